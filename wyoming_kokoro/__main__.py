@@ -1,0 +1,84 @@
+"""CLI entry point: settings → engine → Wyoming server (+ zeroconf), clean stop on signals."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from urllib.parse import urlparse
+
+from wyoming.server import AsyncServer, AsyncTcpServer
+
+from . import __version__
+from .discovery import Announcer, announce_host, default_name
+from .engine.assets import AssetError
+from .engine.loader import load_engine
+from .engine.model import ModelError
+from .engine.voices import VoiceError
+from .server import KokoroService, ServerConfig
+from .settings import Settings, parse_settings
+
+_LOGGER = logging.getLogger("wyoming_kokoro")
+
+
+async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
+    engine = await asyncio.to_thread(load_engine, settings)
+    service = KokoroService(engine, ServerConfig(
+        samples_per_chunk=settings.samples_per_chunk, max_text_length=settings.max_text_length,
+        max_concurrent=settings.max_concurrent, streaming=settings.streaming,
+    ))
+    server = AsyncServer.from_uri(settings.uri)
+    announcer = None
+    if settings.zeroconf is not None:
+        if not isinstance(server, AsyncTcpServer):
+            raise SystemExit("--zeroconf needs a tcp:// URI")
+        uri = urlparse(settings.uri)
+        announcer = Announcer(uri.port or 10200, settings.zeroconf or default_name(),
+                              announce_host(uri.hostname or "", settings.zeroconf_host))
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stopping.set)
+    await server.start(service.handler)
+    if announcer is not None:
+        await announcer.start()
+    _LOGGER.info("Ready: wyoming-kokoro %s on %s", __version__, settings.uri)
+    if ready is not None:
+        ready.set()
+    try:
+        await stopping.wait()
+    finally:
+        _LOGGER.info("Stopping")
+        if announcer is not None:
+            with contextlib.suppress(Exception):
+                await announcer.stop()
+        await server.stop()
+        pending = [h for h in service.handlers]
+        if pending:  # in-flight requests get a moment to finish, then are closed
+            await asyncio.wait([asyncio.ensure_future(_drain(h)) for h in pending], timeout=5)
+        engine.close()
+
+
+async def _drain(handler: object) -> None:
+    while handler in handler.service.handlers:  # type: ignore[attr-defined]
+        await asyncio.sleep(0.05)
+
+
+def run() -> None:
+    settings = parse_settings()
+    logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO,
+                        format=settings.log_format)
+    try:
+        asyncio.run(serve(settings))
+    except (AssetError, ModelError, VoiceError) as err:
+        _LOGGER.error("%s", err)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,1 @@
+"""The speech engine: text → segments → phonemes → tokens → model → PCM."""

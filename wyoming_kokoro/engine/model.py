@@ -1,0 +1,263 @@
+"""ONNX session for a Kokoro export: contract detection from the graph, inputs, output geometry."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+_LOGGER = logging.getLogger(__name__)
+
+SAMPLE_RATE = 24000
+DYNAMIC_MAX_TOKENS = 510  # kokoro-onnx exports: 512 positions minus the two pads
+_DYNAMIC_SAMPLES_PER_FRAME = 600
+_PROVIDER_NAMES = {
+    "tensorrt": "TensorrtExecutionProvider",
+    "trt": "TensorrtExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "cpu": "CPUExecutionProvider",
+}
+
+
+class ModelError(RuntimeError):
+    """The model file cannot be loaded or does not have a Kokoro contract."""
+
+
+class ModelOutputError(RuntimeError):
+    """The model produced unusable output (NaN/inf)."""
+
+
+class DurationOverflowError(RuntimeError):
+    """The segment's predicted frames exceed the bucket's alignment window: split and retry."""
+
+    def __init__(self, frames: int, limit: int) -> None:
+        super().__init__(f"{frames} frames exceed the alignment window of {limit}")
+        self.frames = frames
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class Contract:
+    """What the graph takes and gives, read from its inputs, outputs and metadata."""
+
+    token_input: str
+    bucket: int | None  # static token width B, None for dynamic exports
+    speed_dtype: type
+    has_lengths: bool
+    has_mask: bool
+    audio_output: str
+    duration_output: str | None
+    fixed_samples: int | None = None  # S
+    align_frames: int | None = None  # ALIGN
+    samples_per_frame: int = _DYNAMIC_SAMPLES_PER_FRAME
+    tail_margin: int = 0
+    tiered_margins: tuple[tuple[int, int], ...] = ()  # (max input_lengths, margin) ascending
+
+    @property
+    def capacity(self) -> int:
+        """Real phoneme tokens one call takes (pads excluded)."""
+        return self.bucket - 2 if self.bucket else DYNAMIC_MAX_TOKENS
+
+    def margin_for(self, input_length: int) -> int:
+        for max_length, margin in self.tiered_margins:
+            if input_length <= max_length:
+                return margin
+        return self.tail_margin
+
+    @property
+    def safe_frames(self) -> int | None:
+        """Most duration frames the fixed output can hold without cutting speech."""
+        if self.align_frames is None or self.fixed_samples is None:
+            return None
+        room = (self.fixed_samples - self.tail_margin) // self.samples_per_frame
+        return max(1, min(self.align_frames, room))
+
+
+def _meta_int(meta: dict[str, str], key: str) -> int | None:
+    value = meta.get(f"fastkokoro.{key}")
+    try:
+        return int(float(value)) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def detect_contract(session: object) -> Contract:
+    """Read the Kokoro contract from an onnxruntime session's graph (never assume it)."""
+    inputs = {i.name: i for i in session.get_inputs()}
+    outputs = [o.name for o in session.get_outputs()]
+    token_input = "input_ids" if "input_ids" in inputs else "tokens" if "tokens" in inputs else None
+    if token_input is None or "style" not in inputs or "speed" not in inputs:
+        raise ModelError(
+            f"not a Kokoro model: inputs {sorted(inputs)} (need input_ids|tokens, style, speed)"
+        )
+    width = inputs[token_input].shape[-1]
+    bucket = width if isinstance(width, int) and width > 0 else None
+    speed_dtype = np.int32 if "int32" in inputs["speed"].type else np.float32
+    audio_output = next((n for n in ("waveform", "audio") if n in outputs), outputs[0])
+    duration_output = "duration" if "duration" in outputs else None
+    if bucket is None:
+        return Contract(token_input, None, speed_dtype, "input_lengths" in inputs,
+                        "attention_mask" in inputs, audio_output, duration_output)
+    if bucket <= 2:
+        raise ModelError(f"bucket width {bucket} leaves no room for phonemes")
+    meta = dict(session.get_modelmeta().custom_metadata_map or {})
+    out_shape = next(o.shape for o in session.get_outputs() if o.name == audio_output)
+    static_len = out_shape[-1] if out_shape and isinstance(out_shape[-1], int) else None
+    align = _meta_int(meta, "fixed_alignment_frames") or 2 * bucket + 8
+    per_frame = (_meta_int(meta, "content_samples_per_duration_frame")
+                 or _meta_int(meta, "output_samples_per_frame") or 480)
+    margin = _meta_int(meta, "output_tail_margin_samples")
+    fixed = _meta_int(meta, "fixed_output_samples") or static_len
+    if margin is None:
+        margin = fixed - align * per_frame if fixed else 3120
+    fixed = fixed or align * per_frame + margin
+    tiers = []
+    for tier in ("short", "medium"):
+        tier_margin = _meta_int(meta, f"output_{tier}_tail_margin_samples")
+        tier_max = _meta_int(meta, f"output_{tier}_tail_margin_max_tokens")
+        if tier_margin is not None and tier_max is not None:
+            tiers.append((tier_max, tier_margin))
+    return Contract(
+        token_input, bucket, speed_dtype, "input_lengths" in inputs, "attention_mask" in inputs,
+        audio_output, duration_output, fixed, align, per_frame, margin, tuple(sorted(tiers)),
+    )
+
+
+def resolve_providers(spec: str, trt_cache_dir: Path | None) -> list[str | tuple[str, dict]]:
+    """`auto` or a comma list (tensorrt, cuda, cpu) → what onnxruntime has, CPU always last."""
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    if spec.strip().lower() == "auto":
+        wanted = [p for p in _PROVIDER_NAMES.values() if p in available]
+        wanted = list(dict.fromkeys(wanted))
+    else:
+        wanted = []
+        for name in (p.strip() for p in spec.split(",") if p.strip()):
+            full = _PROVIDER_NAMES.get(name.lower(), name)
+            if full not in available:
+                _LOGGER.warning("Provider %s is not available in this onnxruntime (%s); "
+                                "falling back", full, ", ".join(available))
+                continue
+            wanted.append(full)
+    if "CPUExecutionProvider" not in wanted:
+        wanted.append("CPUExecutionProvider")
+    providers: list[str | tuple[str, dict]] = []
+    for name in wanted:
+        if name == "TensorrtExecutionProvider" and trt_cache_dir is not None:
+            trt_cache_dir.mkdir(parents=True, exist_ok=True)
+            providers.append((name, {
+                "trt_engine_cache_enable": True,
+                "trt_engine_cache_path": str(trt_cache_dir),
+                "trt_timing_cache_enable": True,
+                "trt_timing_cache_path": str(trt_cache_dir),
+                "trt_fp16_enable": True,
+            }))
+        else:
+            providers.append(name)
+    return providers
+
+
+def create_session(path: Path, providers: list, threads: int | None) -> object:
+    import onnxruntime as ort
+
+    if hasattr(ort, "preload_dlls") and any(
+        (p[0] if isinstance(p, tuple) else p) != "CPUExecutionProvider" for p in providers
+    ):
+        try:
+            ort.preload_dlls()  # CUDA/cuDNN from pip wheels; harmless when already loaded
+        except Exception as err:  # noqa: BLE001 - best effort, the session reports real failures
+            _LOGGER.debug("preload_dlls failed: %s", err)
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = threads or (os.cpu_count() or 1)
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    try:
+        session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
+    except Exception as err:
+        raise ModelError(f"cannot load ONNX model {path}: {err}") from err
+    used = session.get_providers()
+    requested = [p[0] if isinstance(p, tuple) else p for p in providers]
+    if requested[0] not in used:
+        _LOGGER.warning("Provider %s failed to start; using %s", requested[0], used[0])
+    return session
+
+
+class KokoroModel:
+    """A loaded Kokoro export; `run` is thread-safe (onnxruntime sessions are)."""
+
+    def __init__(self, session: object, path: Path | None = None) -> None:
+        self.session = session
+        self.path = path
+        self.contract = detect_contract(session)
+        self.providers: list[str] = list(session.get_providers())
+
+    @classmethod
+    def load(cls, path: Path, providers: str = "auto", threads: int | None = None,
+             trt_cache_dir: Path | None = None) -> KokoroModel:
+        session = create_session(path, resolve_providers(providers, trt_cache_dir), threads)
+        model = cls(session, path)
+        c = model.contract
+        _LOGGER.info(
+            "Model %s: %s, capacity %d tokens, providers %s", path.name,
+            f"bucket b{c.bucket} (S={c.fixed_samples}, align={c.align_frames})" if c.bucket
+            else "dynamic", c.capacity, ", ".join(model.providers),
+        )
+        return model
+
+    @property
+    def capacity(self) -> int:
+        return self.contract.capacity
+
+    def feeds(self, ids: Sequence[int], style: np.ndarray, speed: float) -> dict[str, np.ndarray]:
+        """Model inputs as DESIGN.md §2 says: pads at both ends, lengths n+2, bucket padding."""
+        c = self.contract
+        n = len(ids)
+        if n > c.capacity:
+            raise ValueError(f"{n} tokens exceed the model's capacity of {c.capacity}")
+        width = c.bucket or n + 2
+        tokens = np.zeros((1, width), dtype=np.int64)
+        tokens[0, 1 : n + 1] = ids
+        feeds = {
+            c.token_input: tokens,
+            "style": np.asarray(style, dtype=np.float32).reshape(1, 256),
+            "speed": np.array([speed], dtype=c.speed_dtype),
+        }
+        if c.has_lengths:
+            feeds["input_lengths"] = np.array([n + 2], dtype=np.int64)
+        if c.has_mask:
+            mask = np.zeros((1, width), dtype=np.int64)
+            mask[0, : n + 2] = 1
+            feeds["attention_mask"] = mask
+        return feeds
+
+    def run(self, ids: Sequence[int], style: np.ndarray, speed: float = 1.0) -> np.ndarray:
+        """Raw waveform for one segment, cut to the part the graph rendered."""
+        c = self.contract
+        names = [c.audio_output] + ([c.duration_output] if c.duration_output else [])
+        results = self.session.run(names, self.feeds(ids, style, speed))
+        audio = np.asarray(results[0], dtype=np.float32).reshape(-1)
+        if c.bucket is not None:
+            audio = self._cut_fixed(audio, results[1] if len(results) > 1 else None, len(ids))
+        if not np.isfinite(audio).all():
+            raise ModelOutputError("the model produced NaN/inf audio (a known fp16 export fault)")
+        return audio
+
+    def _cut_fixed(self, audio: np.ndarray, durations: np.ndarray | None, n: int) -> np.ndarray:
+        """Slice a fixed-length output to L = min(S, spf·min(D, ALIGN) + margin)."""
+        c = self.contract
+        if durations is not None:
+            frames = int(np.asarray(durations, dtype=np.int64).reshape(-1)[: n + 2].sum())
+            safe = c.safe_frames
+            if safe is not None and frames > safe:
+                raise DurationOverflowError(frames, safe)
+            length = c.samples_per_frame * min(frames, c.align_frames or frames)
+            length = min(len(audio), length + c.margin_for(n + 2))
+            return audio[:length]
+        nonzero = np.flatnonzero(audio)
+        return audio[: nonzero[-1] + 1] if nonzero.size else audio[:0]

@@ -1,0 +1,163 @@
+"""Every server option once: flag, environment variable, default, validation."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__
+from .engine.assets import DEFAULT_MODEL, DEFAULT_REPO
+
+ENV_PREFIX = "WYOMING_KOKORO_"
+
+
+@dataclass
+class Settings:
+    uri: str = "tcp://0.0.0.0:10200"
+    data_dirs: list[Path] = field(default_factory=lambda: [Path("data")])
+    download_dir: Path | None = None
+    model: str = DEFAULT_MODEL
+    voices: str | None = None
+    hf_repo: str = DEFAULT_REPO
+    voice: str | None = None
+    speed: float = 1.0
+    volume: float = 1.0
+    sentence_silence: float = 0.15
+    samples_per_chunk: int = 1024
+    providers: str = "auto"
+    trt_cache_dir: Path | None = None
+    threads: int | None = None
+    workers: int = 1
+    max_concurrent: int = 4
+    max_text_length: int = 100_000
+    blends: list[str] = field(default_factory=list)
+    streaming: bool = True
+    zeroconf: str | None = None
+    zeroconf_host: str | None = None
+    allow_download: bool = True
+    debug: bool = False
+    log_format: str = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+    @property
+    def target_dir(self) -> Path:
+        return self.download_dir or self.data_dirs[0]
+
+
+def _env(name: str, default: object = None) -> str | None:
+    value = os.environ.get(ENV_PREFIX + name)
+    return value if value not in (None, "") else default  # type: ignore[return-value]
+
+
+def _env_list(name: str) -> list[str]:
+    value = _env(name)
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []
+
+
+def _env_bool(name: str) -> bool:
+    return (_env(name) or "").lower() in ("1", "true", "yes", "on")
+
+
+def _positive(kind: type, minimum: float = 0.0, inclusive: bool = False,
+              maximum: float | None = None):
+    def parse(text: str):
+        value = kind(text)
+        if value < minimum or (not inclusive and value == minimum) or (
+            maximum is not None and value > maximum
+        ):
+            bound = f"{'≥' if inclusive else '>'} {minimum}" + (
+                f" and ≤ {maximum}" if maximum is not None else "")
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
+        return value
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="wyoming-kokoro",
+        description="Kokoro-82M text to speech over the Wyoming protocol. Every option can "
+                    f"also be set as an environment variable {ENV_PREFIX}<OPTION> "
+                    "(e.g. WYOMING_KOKORO_VOICE; lists comma-separated).",
+    )
+    d = Settings()
+    p.add_argument("--uri", default=_env("URI", d.uri),
+                   help="tcp://HOST:PORT, unix://PATH or stdio:// (default: %(default)s)")
+    p.add_argument("--data-dir", action="append", type=Path, dest="data_dirs",
+                   help="directory with models/voices; repeatable (default: ./data)")
+    p.add_argument("--download-dir", type=Path, default=_env("DOWNLOAD_DIR"),
+                   help="where downloads go (default: the first data dir)")
+    p.add_argument("--model", default=_env("MODEL", d.model),
+                   help="bucket b16/b24/b32/b48/b64/b96/b128 (b48 = lowest latency), "
+                        "fp32/fp16/int8 (dynamic kokoro-onnx), bundle, or a .onnx path "
+                        "(default: %(default)s)")
+    p.add_argument("--voices", default=_env("VOICES"), help="voices .npz path (default: "
+                   "voices.npz next to the model, or downloaded with it)")
+    p.add_argument("--hf-repo", default=_env("HF_REPO", d.hf_repo),
+                   help="Hugging Face repository for bucket models (default: %(default)s)")
+    p.add_argument("--voice", default=_env("VOICE"),
+                   help="default voice (default: af_heart, or af_alpha with the offline bundle)")
+    p.add_argument("--speed", type=_positive(float, 0.25, True, 4.0),
+                   default=float(_env("SPEED", d.speed)), help="speaking rate (default: 1.0)")
+    p.add_argument("--volume", type=_positive(float, 0.0, False, 10.0),
+                   default=float(_env("VOLUME", d.volume)), help="output gain (default: 1.0)")
+    p.add_argument("--sentence-silence", type=_positive(float, 0.0, True, 5.0),
+                   default=float(_env("SENTENCE_SILENCE", d.sentence_silence)),
+                   help="seconds of silence between sentences (default: %(default)s)")
+    p.add_argument("--samples-per-chunk", type=_positive(int, 1, True, 240000),
+                   default=int(_env("SAMPLES_PER_CHUNK", d.samples_per_chunk)),
+                   help="samples per audio-chunk event (default: %(default)s)")
+    p.add_argument("--providers", default=_env("PROVIDERS", d.providers),
+                   help="auto, or a comma list of tensorrt,cuda,cpu (default: %(default)s)")
+    p.add_argument("--trt-cache-dir", type=Path, default=_env("TRT_CACHE_DIR"),
+                   help="TensorRT engine + timing cache (default: DATA_DIR/trt-cache)")
+    p.add_argument("--threads", type=_positive(int, 1, True), default=_env("THREADS"),
+                   help="ONNX Runtime intra-op threads (default: CPU count)")
+    p.add_argument("--workers", type=_positive(int, 1, True),
+                   default=int(_env("WORKERS", d.workers)),
+                   help="inference worker threads sharing the session (default: %(default)s)")
+    p.add_argument("--max-concurrent", type=_positive(int, 1, True),
+                   default=int(_env("MAX_CONCURRENT", d.max_concurrent)),
+                   help="syntheses running at once; others wait (default: %(default)s)")
+    p.add_argument("--max-text-length", type=_positive(int, 1, True),
+                   default=int(_env("MAX_TEXT_LENGTH", d.max_text_length)),
+                   help="longest request text in characters (default: %(default)s)")
+    p.add_argument("--blend", action="append", dest="blends", metavar="NAME=SPEC",
+                   help="extra voice, e.g. af_mix=af_bella:2+af_sky:1 or jf_es=jf_alpha@es; "
+                        "repeatable")
+    p.add_argument("--no-streaming", action="store_true", default=_env_bool("NO_STREAMING"),
+                   help="do not advertise streaming synthesis")
+    p.add_argument("--zeroconf", nargs="?", const="", default=_env("ZEROCONF"), metavar="NAME",
+                   help="announce over mDNS (tcp only); NAME defaults to kokoro-<hostname>")
+    p.add_argument("--zeroconf-host", default=_env("ZEROCONF_HOST"),
+                   help="address to announce (default: detected)")
+    p.add_argument("--no-download", action="store_true", default=_env_bool("NO_DOWNLOAD"),
+                   help="never contact Hugging Face")
+    p.add_argument("--debug", action="store_true", default=_env_bool("DEBUG"),
+                   help="debug logging")
+    p.add_argument("--log-format", default=_env("LOG_FORMAT", d.log_format),
+                   help="Python logging format")
+    p.add_argument("--version", action="version", version=__version__)
+    return p
+
+
+def parse_settings(argv: Sequence[str] | None = None) -> Settings:
+    args = build_parser().parse_args(argv)
+    data_dirs = args.data_dirs or [Path(p) for p in _env_list("DATA_DIR")] or [Path("data")]
+    threads = args.threads
+    return Settings(
+        uri=args.uri, data_dirs=data_dirs,
+        download_dir=Path(args.download_dir) if args.download_dir else None,
+        model=args.model, voices=args.voices, hf_repo=args.hf_repo, voice=args.voice,
+        speed=args.speed, volume=args.volume, sentence_silence=args.sentence_silence,
+        samples_per_chunk=args.samples_per_chunk, providers=args.providers,
+        trt_cache_dir=Path(args.trt_cache_dir) if args.trt_cache_dir else None,
+        threads=int(threads) if threads else None, workers=args.workers,
+        max_concurrent=args.max_concurrent, max_text_length=args.max_text_length,
+        blends=(args.blends or []) + ([] if args.blends else _env_list("BLEND")),
+        streaming=not args.no_streaming, zeroconf=args.zeroconf,
+        zeroconf_host=args.zeroconf_host, allow_download=not args.no_download,
+        debug=args.debug, log_format=args.log_format,
+    )
