@@ -56,15 +56,9 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
             with contextlib.suppress(Exception):
                 await announcer.stop()
         await server.stop()
-        pending = [h for h in service.handlers]
-        if pending:  # in-flight requests get a moment to finish, then are closed
-            await asyncio.wait([asyncio.ensure_future(_drain(h)) for h in pending], timeout=5)
+        if service.connections:  # in-flight requests get a moment to finish, then are closed
+            await asyncio.wait(list(service.connections), timeout=5)
         engine.close()
-
-
-async def _drain(handler: object) -> None:
-    while handler in handler.service.handlers:  # type: ignore[attr-defined]
-        await asyncio.sleep(0.05)
 
 
 def run() -> None:

@@ -1,4 +1,4 @@
-"""Wyoming handler: describe, synthesize, and the streaming flow exactly as Home Assistant drives it."""
+"""Wyoming handler: describe, synthesize, and streaming exactly as Home Assistant drives it."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ class KokoroService:
         self.config = config
         self.info_event = build_info(engine, config.streaming).event()
         self.slots = asyncio.Semaphore(config.max_concurrent)
-        self.handlers: set[KokoroEventHandler] = set()
+        self.connections: set[asyncio.Task] = set()
 
     def handler(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
                 ) -> KokoroEventHandler:
@@ -96,7 +96,8 @@ class KokoroEventHandler(AsyncEventHandler):
     # -- connection loop ------------------------------------------------------------------
     async def run(self) -> None:
         """Like wyoming's loop, but with bounded reads and no exception escaping."""
-        self.service.handlers.add(self)
+        if (task := asyncio.current_task()) is not None:
+            self.service.connections.add(task)
         try:
             while True:
                 try:
@@ -108,12 +109,12 @@ class KokoroEventHandler(AsyncEventHandler):
                     break
                 if event is None or not await self.handle_event(event):
                     break
-        except (ConnectionError, asyncio.TimeoutError, asyncio.IncompleteReadError):
+        except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):
             _LOGGER.debug("Client went away")
         except Exception:
             _LOGGER.exception("Unexpected error in connection handler")
         finally:
-            self.service.handlers.discard(self)
+            self.service.connections.discard(asyncio.current_task())
             if self._stream is not None:
                 await self._stream.cancel()
             with contextlib.suppress(Exception):
@@ -142,7 +143,7 @@ class KokoroEventHandler(AsyncEventHandler):
             elif SynthesizeStop.is_type(event.type):
                 await self._on_stop()
             return True  # unknown events are ignored, never a reason to hang up
-        except (ConnectionError, asyncio.TimeoutError):
+        except (TimeoutError, ConnectionError):
             return False
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             _LOGGER.warning("Malformed %s event: %s", event.type, err)
@@ -194,9 +195,9 @@ class KokoroEventHandler(AsyncEventHandler):
             sender = _AudioSender(self)
             try:
                 await sender.send(self.engine.stream([text], voice, language))
-            except (ConnectionError, asyncio.TimeoutError):
+            except (TimeoutError, ConnectionError):
                 raise
-            except Exception as err:  # noqa: BLE001 - reported to the client
+            except Exception as err:
                 _LOGGER.exception("Synthesis failed")
                 await self._send_error("synthesis-failed", f"synthesis failed: {err}")
                 return False
@@ -333,9 +334,9 @@ class _StreamSession:
         self.queue.put_nowait(None)
         try:
             await self.task
-        except (ConnectionError, asyncio.TimeoutError):
+        except (TimeoutError, ConnectionError):
             raise
-        except Exception as err:  # noqa: BLE001 - reported to the client
+        except Exception as err:
             _LOGGER.exception("Streaming synthesis failed")
             await self.handler._send_error("synthesis-failed", f"synthesis failed: {err}")
             return

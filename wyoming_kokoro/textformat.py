@@ -14,7 +14,8 @@ def to_plain_text(text: str, text_format: str | None) -> str:
     if (text_format or "text").lower() != "ssml":
         return text
     try:
-        root = ET.fromstring(text if text.lstrip().startswith("<speak") else f"<speak>{text}</speak>")
+        wrapped = text if text.lstrip().startswith("<speak") else f"<speak>{text}</speak>"
+        root = ET.fromstring(wrapped)
     except ET.ParseError as err:
         _LOGGER.warning("Malformed SSML (%s); speaking it with the tags stripped", err)
         return _TAG_RE.sub(" ", text)

