@@ -55,9 +55,12 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
         if announcer is not None:
             with contextlib.suppress(Exception):
                 await announcer.stop()
-        await server.stop()
+        listener = getattr(server, "_server", None)
+        if listener is not None:
+            listener.close()  # no new connections
         if service.connections:  # in-flight requests get a moment to finish, then are closed
             await asyncio.wait(list(service.connections), timeout=5)
+        await server.stop()
         engine.close()
 
 
