@@ -1,0 +1,49 @@
+"""Text → WAV file with the same engine as the server, no server needed."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+import wave
+from pathlib import Path
+
+from .engine import audio
+from .engine.languages import resolve_language
+from .engine.loader import load_engine
+from .settings import build_parser, parse_settings
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description="Speak text into a 24 kHz mono WAV file. Server options such as --model, "
+                    "--data-dir, --speed, --blend are accepted too.")
+    parser.add_argument("text", help="text to speak ('-' reads standard input)")
+    parser.add_argument("-o", "--output", type=Path, default=Path("speech.wav"))
+    parser.add_argument("--language", help="speak in this language (e.g. en-us, es, ja)")
+    args, rest = parser.parse_known_args(argv)
+    build_parser().parse_args(rest)  # reject unknown options with the server's own message
+    settings = parse_settings(rest)
+    logging.basicConfig(level=logging.DEBUG if settings.debug else logging.WARNING,
+                        format=settings.log_format)
+    text = sys.stdin.read() if args.text == "-" else args.text
+    engine = load_engine(settings, warm_up=False)
+    voice, warning = engine.select_voice(settings.voice, None)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    started = time.monotonic()
+    samples = engine.synthesize(text, voice, resolve_language(args.language))
+    elapsed = time.monotonic() - started
+    with wave.open(str(args.output), "wb") as wav:
+        wav.setnchannels(audio.CHANNELS)
+        wav.setsampwidth(audio.SAMPLE_WIDTH)
+        wav.setframerate(audio.SAMPLE_RATE)
+        wav.writeframes(audio.to_pcm16(samples, settings.volume))
+    seconds = len(samples) / audio.SAMPLE_RATE
+    print(f"{args.output}: {seconds:.2f} s of audio in {elapsed:.2f} s ({voice.name})")
+    engine.close()
+
+
+if __name__ == "__main__":
+    main()
