@@ -86,8 +86,18 @@ def split_phonemes(phonemes: str, capacity: int) -> list[str]:
     pieces = math.ceil(len(phonemes) / capacity)
     target = len(phonemes) / pieces
     lowest = max(1, len(phonemes) - (pieces - 1) * capacity)
+    best = _best_cut(phonemes, range(lowest, capacity + 1), target, capacity)
+    if best is None:  # even pieces impossible at word gaps: accept one more piece
+        best = _best_cut(phonemes, range(1, capacity + 1), target, capacity)
+    cut = best if best is not None else capacity  # one word longer than the bucket
+    head, rest = phonemes[:cut].strip(), phonemes[cut:]
+    return ([head] if head else []) + split_phonemes(rest, capacity)
+
+
+def _best_cut(phonemes: str, cuts: range, target: float, capacity: int) -> int | None:
+    """The cut (at a word gap) nearest the target, favouring sentence then clause ends."""
     best: tuple[float, int] | None = None
-    for cut in range(lowest, capacity + 1):
+    for cut in cuts:
         before, after = phonemes[cut - 1], phonemes[cut] if cut < len(phonemes) else " "
         if after != " " and before != " ":
             continue
@@ -100,9 +110,7 @@ def split_phonemes(phonemes: str, capacity: int) -> list[str]:
         score = abs(cut - target) + penalty
         if best is None or score < best[0]:
             best = (score, cut)
-    cut = best[1] if best else capacity
-    head, rest = phonemes[:cut].strip(), phonemes[cut:]
-    return ([head] if head else []) + split_phonemes(rest, capacity)
+    return best[1] if best else None
 
 
 def is_speakable(text: str) -> bool:
