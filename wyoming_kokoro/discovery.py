@@ -27,6 +27,22 @@ def announce_host(bind_host: str, zeroconf_host: str | None) -> str | None:
     return bind_host
 
 
+def detect_host() -> str:
+    """The address other hosts reach us at. UDP connect() only picks a route: no packet is
+    sent. wyoming's own detection returns 0.0.0.0 when the multicast route has no source."""
+    for target in ("224.0.0.251", "192.0.2.1"):  # the mDNS group, then the default route
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                probe.connect((target, 9))
+                address = probe.getsockname()[0]
+        except OSError:
+            continue
+        if not ipaddress.ip_address(address).is_unspecified:
+            return address
+    _LOGGER.warning("No routed address found; announcing 127.0.0.1 (set --zeroconf-host)")
+    return "127.0.0.1"
+
+
 class Announcer:
     """Keeps the HomeAssistantZeroconf object alive for the server's life."""
 
@@ -35,7 +51,7 @@ class Announcer:
         from wyoming.zeroconf import HomeAssistantZeroconf
         from zeroconf.asyncio import AsyncZeroconf
 
-        self._zc = HomeAssistantZeroconf(port=port, name=name, host=host)
+        self._zc = HomeAssistantZeroconf(port=port, name=name, host=host or detect_host())
         if interfaces is not None:  # tests: keep mDNS on loopback
             self._zc._aiozc = AsyncZeroconf(interfaces=interfaces)
         self.name = name
