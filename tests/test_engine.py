@@ -47,8 +47,8 @@ def test_default_voice_speaks_english_intelligibly(engine: Engine) -> None:
 def test_trimmed_output_has_no_long_pad_silence(engine: Engine) -> None:
     audio = engine.synthesize("Hello there.")
     loud = np.flatnonzero(np.abs(audio) > 0.02)
-    assert loud[0] < 0.12 * SAMPLE_RATE  # the model's ~0.26 s start pad is gone
-    assert len(audio) - loud[-1] < 0.2 * SAMPLE_RATE  # and its ~0.6 s tail
+    assert loud[0] < 0.18 * SAMPLE_RATE  # the model's ~0.26 s start pad is gone
+    assert len(audio) - loud[-1] < 0.25 * SAMPLE_RATE  # and its ~0.6 s tail
 
 
 def test_blend_differs_from_both_parents(engine: Engine) -> None:

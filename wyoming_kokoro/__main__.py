@@ -28,6 +28,10 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
     service = KokoroService(engine, ServerConfig(
         samples_per_chunk=settings.samples_per_chunk, max_text_length=settings.max_text_length,
         max_concurrent=settings.max_concurrent, streaming=settings.streaming,
+        max_connections=settings.max_connections,
+        max_client_connections=settings.max_client_connections,
+        max_client_concurrent=settings.max_client_concurrent,
+        idle_timeout=settings.idle_timeout, write_timeout=settings.write_timeout,
     ))
     server = AsyncServer.from_uri(settings.uri)
     announcer = None

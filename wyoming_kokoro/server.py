@@ -29,8 +29,8 @@ from .engine.languages import LANGUAGES, resolve_language
 from .engine.synth import Engine
 from .engine.text import SentenceStreamer
 from .engine.voices import Voice
-from .textformat import to_plain_text
-from .wire import ProtocolError, read_event
+from .textformat import is_ssml, prepare_text
+from .wire import ProtocolError, data_limit, read_event
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -52,6 +52,42 @@ class ServerConfig:
     max_concurrent: int = 4
     streaming: bool = True
     write_timeout: float = 30.0  # a client that stops reading this long is dropped
+    idle_timeout: float = 300.0  # a connection with no traffic either way this long is dropped
+    max_connections: int = 64  # open connections, all clients together
+    max_client_connections: int = 16  # open connections from one client address
+    max_client_concurrent: int | None = None  # one address's syntheses (None: half the slots)
+
+    @property
+    def client_concurrent(self) -> int:
+        if self.max_client_concurrent is not None:
+            return max(1, self.max_client_concurrent)
+        return max(1, self.max_concurrent // 2)
+
+
+def _clip(value: object, limit: int = 200) -> str:
+    """A request value fit for a log line or an error text: bounded, printable, UTF-8 safe."""
+    text = value if isinstance(value, str) else repr(value)
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text)} chars)"
+
+
+def _peer_address(writer: asyncio.StreamWriter) -> str:
+    """The client's address (no port): limits apply per address. Unix sockets share one."""
+    peer = writer.get_extra_info("peername")
+    return str(peer[0]) if isinstance(peer, tuple) and peer else "local"
+
+
+class _Client:
+    """Everything open from one address: its connection count and its own synthesis limit,
+    so one client never holds all the engine's slots."""
+
+    def __init__(self, concurrent: int) -> None:
+        self.connections = 0
+        self.slots = asyncio.Semaphore(concurrent)
+
+
+class _IdleTimeout(Exception):
+    """No event from the client and nothing sent to it for `idle_timeout` seconds."""
 
 
 def build_info(engine: Engine, streaming: bool) -> Info:
@@ -76,6 +112,52 @@ class KokoroService:
         self.info_event = build_info(engine, config.streaming).event()
         self.slots = asyncio.Semaphore(config.max_concurrent)
         self.connections: set[asyncio.Task] = set()
+        self.clients: dict[str, _Client] = {}
+        self.open = 0
+        self.refused = 0
+        self._refusal_logged = -float("inf")
+        self.max_data = data_limit(config.max_text_length)
+
+    def admit(self, address: str) -> _Client | None:
+        """Count a new connection in, or None when a connection limit is reached."""
+        client = self.clients.get(address)
+        if self.open >= self.config.max_connections or (
+            client is not None and client.connections >= self.config.max_client_connections
+        ):
+            self.refused += 1
+            return None
+        if client is None:
+            client = self.clients[address] = _Client(self.config.client_concurrent)
+        client.connections += 1
+        self.open += 1
+        return client
+
+    def release(self, address: str) -> None:
+        client = self.clients[address]
+        client.connections -= 1
+        self.open -= 1
+        if client.connections <= 0:
+            del self.clients[address]
+
+    def log_refusal(self, address: str) -> None:
+        """At most one warning a minute, however fast connections are refused."""
+        now = time.monotonic()
+        if now - self._refusal_logged >= 60:
+            self._refusal_logged = now
+            _LOGGER.warning("Connection limit reached (%d open, %d from %s; limits %d and %d per "
+                            "client): refusing; %d refused so far", self.open,
+                            self.clients[address].connections if address in self.clients else 0,
+                            address, self.config.max_connections,
+                            self.config.max_client_connections, self.refused)
+
+    @contextlib.asynccontextmanager
+    async def synthesis_slot(self, client: _Client | None) -> AsyncIterator[None]:
+        """The client's own slot first, then a shared one: waiting clients queue fairly."""
+        async with contextlib.AsyncExitStack() as stack:
+            if client is not None:
+                await stack.enter_async_context(client.slots)
+            await stack.enter_async_context(self.slots)
+            yield
 
     def handler(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
                 ) -> KokoroEventHandler:
@@ -92,20 +174,33 @@ class KokoroEventHandler(AsyncEventHandler):
         self.config = service.config
         self.engine = service.engine
         self._stream: _StreamSession | None = None
+        self.client: _Client | None = None
+        self._writing = 0  # writes in progress
+        self._last_activity = time.monotonic()
 
     # -- connection loop ------------------------------------------------------------------
     async def run(self) -> None:
-        """Like wyoming's loop, but with bounded reads and no exception escaping."""
+        """Like wyoming's loop, but with bounded reads, connection limits, an idle timeout and
+        no exception escaping."""
+        address = _peer_address(self.writer)
+        self.client = self.service.admit(address)
+        if self.client is None:
+            await self._refuse(address)
+            return
         if (task := asyncio.current_task()) is not None:
             self.service.connections.add(task)
         try:
             while True:
                 try:
-                    event = await read_event(self.reader)
+                    event = await self._next_event()
                 except ProtocolError as err:
                     _LOGGER.warning("Closing connection: %s", err)
-                    with contextlib.suppress(Exception):
-                        await self._send_error("protocol-error", str(err))
+                    await self._close_with_error("protocol-error", str(err))
+                    break
+                except _IdleTimeout:
+                    _LOGGER.debug("Closing idle connection from %s", address)
+                    await self._close_with_error(
+                        "idle-timeout", f"nothing received for {self.config.idle_timeout:g} s")
                     break
                 if event is None or not await self.handle_event(event):
                     break
@@ -117,15 +212,91 @@ class KokoroEventHandler(AsyncEventHandler):
             self.service.connections.discard(asyncio.current_task())
             if self._stream is not None:
                 await self._stream.cancel()
+            await self._linger()
+            self.service.release(address)
             with contextlib.suppress(Exception):
                 self.writer.close()
 
+    async def _linger(self, seconds: float = 1.0) -> None:
+        """Hanging up first (after an error): half-close and discard what the client still
+        sends for a moment. Closing with unread input resets the connection, and the reset
+        throws away the error the client has not read yet."""
+        task = asyncio.current_task()
+        if (self.reader.at_eof() or self.writer.transport.is_closing()
+                or (task is not None and task.cancelling())):
+            return
+        with contextlib.suppress(Exception):
+            self.writer.write_eof()
+            async with asyncio.timeout(seconds):
+                while await self.reader.read(65536):
+                    pass
+
+    async def _refuse(self, address: str) -> None:
+        """Over a connection limit: one short-lived error, then close."""
+        self.service.log_refusal(address)
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(1.0):
+                await super().write_event(Error(text="too many connections; try again later",
+                                                code="too-many-connections").event())
+        with contextlib.suppress(Exception):
+            self.writer.close()
+
+    async def _next_event(self) -> Event | None:
+        """The next event; _IdleTimeout once nothing has moved either way for idle_timeout.
+        One read task per event, so a timeout check never cuts an event in half."""
+        timeout = self.config.idle_timeout
+        read = asyncio.ensure_future(read_event(self.reader, max_data=self.service.max_data))
+        try:
+            while True:
+                now = time.monotonic()
+                if self._busy():
+                    self._last_activity = now  # speaking counts as traffic
+                elif now - self._last_activity >= timeout:
+                    raise _IdleTimeout
+                wait = timeout - (now - self._last_activity)
+                done, _ = await asyncio.wait({read}, timeout=max(wait, 0.01))
+                if done:
+                    self._last_activity = time.monotonic()
+                    return read.result()
+        finally:
+            if not read.done():
+                read.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await read
+
+    def _busy(self) -> bool:
+        """Audio is being written, rendered or waits for a synthesis slot."""
+        return self._writing > 0 or (self._stream is not None and self._stream.busy)
+
+    async def _close_with_error(self, code: str, text: str) -> None:
+        """Before hanging up: the error, then `synthesize-stopped` if a stream was open."""
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            await stream.cancel()
+        with contextlib.suppress(Exception):
+            await self._send_error(code, text)
+            if stream is not None:
+                await self.write_event(SynthesizeStopped().event())
+
+    def drop(self) -> None:
+        """Hang up now (a dead reader): the read loop then ends and cleans up."""
+        with contextlib.suppress(Exception):
+            self.writer.transport.abort()
+
     async def write_event(self, event: Event) -> None:
-        """Writes with a deadline: a client that never reads cannot pin audio in memory."""
-        await asyncio.wait_for(super().write_event(event), timeout=self.config.write_timeout)
+        """Writes with a deadline: a client that never reads cannot pin audio in memory.
+        (asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation that
+        arrives as the write completes, and a cancelled stream then speaks on.)"""
+        self._writing += 1
+        try:
+            async with asyncio.timeout(self.config.write_timeout):
+                await super().write_event(event)
+        finally:
+            self._writing -= 1
+            self._last_activity = time.monotonic()
 
     async def _send_error(self, code: str, text: str) -> None:
-        await self.write_event(Error(text=text, code=code).event())
+        await self.write_event(Error(text=_clip(text, 500), code=code).event())
 
     # -- events ---------------------------------------------------------------------------
     async def handle_event(self, event: Event) -> bool:
@@ -146,10 +317,12 @@ class KokoroEventHandler(AsyncEventHandler):
         except (TimeoutError, ConnectionError):
             return False
         except (KeyError, TypeError, ValueError, AttributeError) as err:
-            _LOGGER.warning("Malformed %s event: %s", event.type, err)
-            await self._send_error("bad-request", f"malformed {event.type} event: {err}")
-            if self._stream is not None:  # keep the stream contract: stopped comes last
+            _LOGGER.warning("Malformed %s event: %s", event.type, _clip(err))
+            text = f"malformed {event.type} event: {_clip(err)}"
+            if self._stream is not None:  # the stream fails; stopped still comes at stop
+                await self._stream.fail("bad-request", text)
                 return True
+            await self._send_error("bad-request", text)
             return not Synthesize.is_type(event.type)
 
     def _resolve_voice(self, voice: SynthesizeVoice | None) -> tuple[Voice, str | None]:
@@ -157,7 +330,8 @@ class KokoroEventHandler(AsyncEventHandler):
         requested_language = voice.language if voice else None
         language = resolve_language(requested_language)
         if requested_language and language is None:
-            _LOGGER.warning("Unknown language %r; using the default voice", requested_language)
+            _LOGGER.warning("Unknown language %s; using the default voice",
+                            _clip(repr(requested_language), 80))
         if name is not None and not isinstance(name, str):
             raise RequestError("bad-voice", "voice name must be a string")
         selected, warning = self.engine.select_voice(name, language)
@@ -165,7 +339,7 @@ class KokoroEventHandler(AsyncEventHandler):
             selected, warning = self.engine.select_voice(None, None)
             warning = f"voice {name!r} speaks a language whose G2P is not installed"
         if warning:
-            _LOGGER.warning("%s", warning)
+            _LOGGER.warning("%s", _clip(warning, 300))
         speak_language = language if language and not name else selected.language
         if not self.engine.g2p.available(speak_language):
             speak_language = selected.language
@@ -184,14 +358,14 @@ class KokoroEventHandler(AsyncEventHandler):
             return True  # Home Assistant's backwards-compatible copy of the streamed text
         started = time.monotonic()
         try:
-            text = to_plain_text(self._check_text(request.text), request.text_format)
+            text = prepare_text(self._check_text(request.text), request.text_format)
             if not text.strip():
                 raise RequestError("empty-text", "nothing to speak: the text is empty")
             voice, language = self._resolve_voice(request.voice)
         except RequestError as err:
             await self._send_error(err.code, str(err))
             return False  # non-streaming clients wait for audio-stop: close so they don't hang
-        async with self.service.slots:
+        async with self.service.synthesis_slot(self.client):
             sender = _AudioSender(self)
             try:
                 await sender.send(self.engine.stream([text], voice, language))
@@ -208,8 +382,8 @@ class KokoroEventHandler(AsyncEventHandler):
     async def _on_start(self, start: SynthesizeStart) -> None:
         if self._stream is not None:
             _LOGGER.warning("synthesize-start while a stream is open; restarting the stream")
-            await self._stream.cancel()
-            self._stream = None
+            stream, self._stream = self._stream, None
+            await stream.abort()
         try:
             voice, language = self._resolve_voice(start.voice)
             error = None
@@ -239,7 +413,9 @@ class _AudioSender:
     def __init__(self, handler: KokoroEventHandler) -> None:
         self.handler = handler
         self.started = False
+        self.stopped = False
         self.samples = 0
+        self._pending = b""  # under one chunk, held so every chunk but the last is full-size
 
     async def start(self) -> None:
         if not self.started:
@@ -249,19 +425,41 @@ class _AudioSender:
             ).event())
 
     async def send(self, pcm_stream: AsyncIterator[bytes]) -> None:
-        per_chunk = self.handler.config.samples_per_chunk
-        async for pcm in pcm_stream:
-            await self.start()
-            for piece in audio.chunks(pcm, per_chunk):
-                await self.handler.write_event(AudioChunk(
-                    rate=audio.SAMPLE_RATE, width=audio.SAMPLE_WIDTH, channels=audio.CHANNELS,
-                    audio=piece,
-                ).event())
-                self.samples += len(piece) // audio.SAMPLE_WIDTH
+        chunk_bytes = self.handler.config.samples_per_chunk * audio.SAMPLE_WIDTH
+        try:
+            async for pcm in pcm_stream:
+                await self.start()
+                data = self._pending + pcm
+                whole = len(data) - len(data) % chunk_bytes
+                self._pending = data[whole:]
+                for piece in audio.chunks(data[:whole], self.handler.config.samples_per_chunk):
+                    await self._write(piece)
+        finally:
+            # A failed write leaves the generator suspended at `yield`, its producer still
+            # rendering; close it now rather than whenever the garbage collector gets to it.
+            if (aclose := getattr(pcm_stream, "aclose", None)) is not None:
+                await aclose()
+
+    async def _write(self, piece: bytes) -> None:
+        await self.handler.write_event(AudioChunk(
+            rate=audio.SAMPLE_RATE, width=audio.SAMPLE_WIDTH, channels=audio.CHANNELS,
+            audio=piece,
+        ).event())
+        self.samples += len(piece) // audio.SAMPLE_WIDTH
 
     async def stop(self) -> None:
         await self.start()
+        if self._pending:
+            await self._write(self._pending)
+            self._pending = b""
+        self.stopped = True
         await self.handler.write_event(AudioStop().event())
+
+
+# Streamed text with no sentence end yet is spoken once this long (cut after a space, or
+# anywhere at 4×): the sentence detector rescans its whole pending text on every chunk, so
+# 100,000 one-word chunks without a full stop would cost the event loop minutes.
+MAX_PENDING_CHARS = 2000
 
 
 class _StreamSession:
@@ -281,6 +479,13 @@ class _StreamSession:
         self.sender = _AudioSender(handler)
         self.task: asyncio.Task[None] | None = None
         self.ssml_buffer: list[str] = []
+        self.awaiting_text = False  # the engine has spoken everything it was given
+        self.pending = 0  # characters added since the detector last released a sentence
+
+    @property
+    def busy(self) -> bool:
+        """Rendering, sending, or queued for a slot (not just waiting for the next chunk)."""
+        return self.task is not None and not self.task.done() and not self.awaiting_text
 
     async def fail(self, code: str, text: str) -> None:
         if not self.failed:
@@ -297,10 +502,18 @@ class _StreamSession:
             await self.fail(err.code, str(err))
             return
         self.chars += len(text)
-        if self.text_format == "ssml":
+        if is_ssml(self.text_format):
             self.ssml_buffer.append(text)  # markup can span chunks: parsed whole at stop
             return
-        for sentence in self.sentences.add(text):
+        sentences = self.sentences.add(text)
+        self.pending = 0 if sentences else self.pending + len(text)
+        if self.pending > MAX_PENDING_CHARS and (
+            text[-1:].isspace() or self.pending > 4 * MAX_PENDING_CHARS
+        ):
+            sentences += self.sentences.finish()
+            self.sentences = SentenceStreamer()
+            self.pending = 0
+        for sentence in sentences:
             self._push(sentence)
 
     def _push(self, sentence: str) -> None:
@@ -312,20 +525,31 @@ class _StreamSession:
             self.task = asyncio.create_task(self._speak(), name="kokoro-stream")
 
     async def _texts(self) -> AsyncIterator[str]:
-        while (text := await self.queue.get()) is not None:
+        while True:
+            self.awaiting_text = True
+            try:
+                text = await self.queue.get()
+            finally:
+                self.awaiting_text = False
+            if text is None:
+                return
             yield text
 
     async def _speak(self) -> None:
-        async with self.handler.service.slots:
-            await self.sender.send(self.handler.engine.stream(self._texts(), self.voice,
-                                                              self.language))
+        try:
+            async with self.handler.service.synthesis_slot(self.handler.client):
+                await self.sender.send(self.handler.engine.stream(self._texts(), self.voice,
+                                                                  self.language))
+        except (TimeoutError, ConnectionError):
+            self.handler.drop()  # the reader is gone: end the connection, not just the stream
+            raise
 
     async def finish(self) -> None:
         """At synthesize-stop: flush the tail, wait for the audio, end the audio group."""
         if self.failed:
             return
-        if self.text_format == "ssml":
-            self._push(to_plain_text("".join(self.ssml_buffer), "ssml"))
+        if is_ssml(self.text_format):
+            self._push(prepare_text("".join(self.ssml_buffer), "ssml"))
         for sentence in self.sentences.finish():
             self._push(sentence)
         if self.task is None:
@@ -343,7 +567,15 @@ class _StreamSession:
         await self.sender.stop()
 
     async def cancel(self) -> None:
-        if self.task is not None and not self.task.done():
+        if self.task is None:
+            return
+        if not self.task.done():
             self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self.task
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self.task  # also retrieves a failure nobody reported (client left first)
+
+    async def abort(self) -> None:
+        """Cancel, and close an audio group already begun so starts and stops stay paired."""
+        await self.cancel()
+        if self.sender.started and not self.sender.stopped and not self.failed:
+            await self.sender.stop()

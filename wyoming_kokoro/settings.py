@@ -33,8 +33,16 @@ class Settings:
     workers: int = 1
     max_concurrent: int = 4
     max_text_length: int = 100_000
+    max_connections: int = 64
+    max_client_connections: int = 16
+    max_client_concurrent: int | None = None  # None: half of max_concurrent
+    idle_timeout: float = 300.0
+    write_timeout: float = 30.0
     blends: list[str] = field(default_factory=list)
+    emoji: str = "drop"  # drop | name (read emoji by their name)
+    lexicon_dir: Path | None = None  # None: DATA_DIR/lexicon
     streaming: bool = True
+    streaming_decoder: bool | None = None  # None = auto (CPU sessions only)
     zeroconf: str | None = None
     zeroconf_host: str | None = None
     allow_download: bool = True
@@ -124,11 +132,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-text-length", type=_positive(int, 1, True),
                    default=int(_env("MAX_TEXT_LENGTH", d.max_text_length)),
                    help="longest request text in characters (default: %(default)s)")
+    p.add_argument("--max-connections", type=_positive(int, 1, True),
+                   default=int(_env("MAX_CONNECTIONS", d.max_connections)),
+                   help="open connections, all clients together; more are refused "
+                        "(default: %(default)s)")
+    p.add_argument("--max-client-connections", type=_positive(int, 1, True),
+                   default=int(_env("MAX_CLIENT_CONNECTIONS", d.max_client_connections)),
+                   help="open connections from one client address (default: %(default)s)")
+    p.add_argument("--max-client-concurrent", type=_positive(int, 1, True),
+                   default=_env("MAX_CLIENT_CONCURRENT"),
+                   help="syntheses one client address runs at once, so one client cannot "
+                        "hold every slot (default: half of --max-concurrent, at least 1)")
+    p.add_argument("--idle-timeout", type=_positive(float, 0.0),
+                   default=float(_env("IDLE_TIMEOUT", d.idle_timeout)),
+                   help="seconds a connection may pass with nothing sent either way "
+                        "(default: %(default)s)")
+    p.add_argument("--write-timeout", type=_positive(float, 0.0),
+                   default=float(_env("WRITE_TIMEOUT", d.write_timeout)),
+                   help="seconds a client may leave audio unread before it is dropped "
+                        "(default: %(default)s)")
+    p.add_argument("--emoji", choices=("drop", "name"), default=_env("EMOJI", d.emoji),
+                   help="emoji in the text: drop them, or read their name (default: %(default)s)")
+    p.add_argument("--lexicon-dir", type=Path, default=_env("LEXICON_DIR"),
+                   help="user pronunciations, one file per language (en.txt, fr.txt…) "
+                        "with 'word /phonemes/' or 'word = respelling' lines "
+                        "(default: DATA_DIR/lexicon)")
     p.add_argument("--blend", action="append", dest="blends", metavar="NAME=SPEC",
                    help="extra voice, e.g. af_mix=af_bella:2+af_sky:1 or jf_es=jf_alpha@es; "
                         "repeatable")
     p.add_argument("--no-streaming", action="store_true", default=_env_bool("NO_STREAMING"),
                    help="do not advertise streaming synthesis")
+    p.add_argument("--streaming-decoder", choices=("auto", "on", "off"),
+                   default=_env("STREAMING_DECODER", "auto"),
+                   help="dynamic models: decode a short head first, the rest while it plays; "
+                        "auto = on for CPU, off for GPU providers (default: %(default)s)")
     p.add_argument("--zeroconf", nargs="?", const="", default=_env("ZEROCONF"), metavar="NAME",
                    help="announce over mDNS (tcp only); NAME defaults to kokoro-<hostname>")
     p.add_argument("--zeroconf-host", default=_env("ZEROCONF_HOST"),
@@ -156,8 +193,15 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         trt_cache_dir=Path(args.trt_cache_dir) if args.trt_cache_dir else None,
         threads=int(threads) if threads else None, workers=args.workers,
         max_concurrent=args.max_concurrent, max_text_length=args.max_text_length,
+        max_connections=args.max_connections, max_client_connections=args.max_client_connections,
+        max_client_concurrent=(int(args.max_client_concurrent)
+                               if args.max_client_concurrent else None),
+        idle_timeout=args.idle_timeout, write_timeout=args.write_timeout,
         blends=(args.blends or []) + ([] if args.blends else _env_list("BLEND")),
-        streaming=not args.no_streaming, zeroconf=args.zeroconf,
+        emoji=args.emoji, lexicon_dir=Path(args.lexicon_dir) if args.lexicon_dir else None,
+        streaming=not args.no_streaming,
+        streaming_decoder={"on": True, "off": False}.get(args.streaming_decoder),
+        zeroconf=args.zeroconf,
         zeroconf_host=args.zeroconf_host, allow_download=not args.no_download,
         debug=args.debug, log_format=args.log_format,
     )

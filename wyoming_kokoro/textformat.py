@@ -1,22 +1,25 @@
-"""Request text by `text_format`: plain text as is, SSML reduced to the text it speaks."""
+"""Request text by `text_format`: plain text as is, SSML parsed into Markup for the engine.
+
+Plain text goes to the engine unchanged: its front end reads markdown, pause tags and
+`[word](/phonemes/)` overrides itself, sentence by sentence as a stream arrives. SSML is
+parsed whole (markup can span chunks) into `Markup`, a `str` whose value is the plain text
+it speaks and whose `blocks` carry breaks, rates, languages, voices and phonemes; the
+server's length checks and queues handle it like any text. Malformed SSML comes back as
+plain text with the tags stripped, and a warning is logged.
+"""
 
 from __future__ import annotations
 
-import logging
-import re
-import xml.etree.ElementTree as ET
+from .frontend.ssml import is_ssml, parse_ssml
 
-_LOGGER = logging.getLogger(__name__)
-_TAG_RE = re.compile(r"<[^>]*>")
+__all__ = ["is_ssml", "prepare_text", "to_plain_text"]
+
+
+def prepare_text(text: str, text_format: str | None) -> str:
+    """What the engine should render for a request's text and `text_format`."""
+    return parse_ssml(text) if is_ssml(text_format) else text
 
 
 def to_plain_text(text: str, text_format: str | None) -> str:
-    if (text_format or "text").lower() != "ssml":
-        return text
-    try:
-        wrapped = text if text.lstrip().startswith("<speak") else f"<speak>{text}</speak>"
-        root = ET.fromstring(wrapped)
-    except ET.ParseError as err:
-        _LOGGER.warning("Malformed SSML (%s); speaking it with the tags stripped", err)
-        return _TAG_RE.sub(" ", text)
-    return " ".join(" ".join(root.itertext()).split())
+    """Only the words a request speaks (SSML without its markup), as a plain `str`."""
+    return str(prepare_text(text, text_format))

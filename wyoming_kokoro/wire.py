@@ -8,6 +8,7 @@ import json
 from wyoming.event import Event
 
 MAX_DATA_BYTES = 4 * 1024 * 1024  # a synthesize event's JSON (text limit × UTF-8 width)
+JSON_BYTES_PER_CHAR = 12  # worst case: an astral character escaped as two \uXXXX
 MAX_PAYLOAD_BYTES = 1024 * 1024  # a TTS server receives no audio; allow small payloads only
 
 
@@ -15,12 +16,18 @@ class ProtocolError(ValueError):
     """The peer sent something that is not a well-formed Wyoming event."""
 
 
+def data_limit(max_text_length: int) -> int:
+    """Largest event data to accept: a text at the configured limit must reach the text check
+    (and get its clear `text-too-long`), however it is escaped."""
+    return max(MAX_DATA_BYTES, JSON_BYTES_PER_CHAR * max_text_length + 64 * 1024)
+
+
 def _positive_length(header: dict, key: str, limit: int) -> int:
     value = header.get(key)
     if value is None:
         return 0
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ProtocolError(f"{key} must be a non-negative integer, got {value!r}")
+        raise ProtocolError(f"{key} must be a non-negative integer, got {repr(value)[:40]}")
     if value > limit:
         raise ProtocolError(f"{key} {value} exceeds the limit of {limit} bytes")
     return value
@@ -41,6 +48,8 @@ async def read_event(reader: asyncio.StreamReader, max_data: int = MAX_DATA_BYTE
         header = json.loads(line)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ProtocolError(f"header is not JSON: {err}") from err
+    except RecursionError as err:  # `[[[[…` nested deeper than the parser's recursion limit
+        raise ProtocolError("header JSON is nested too deeply") from err
     if not isinstance(header, dict) or not isinstance(header.get("type"), str):
         raise ProtocolError("header must be a JSON object with a string 'type'")
     data = header.get("data") or {}
@@ -59,4 +68,6 @@ async def read_event(reader: asyncio.StreamReader, max_data: int = MAX_DATA_BYTE
         return None
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ProtocolError(f"additional data is not JSON: {err}") from err
+    except RecursionError as err:
+        raise ProtocolError("additional data JSON is nested too deeply") from err
     return Event(type=header["type"], data=data, payload=payload)

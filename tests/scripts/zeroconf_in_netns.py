@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 from zeroconf import ServiceStateChange
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
@@ -37,16 +36,22 @@ def main(data_dir: str) -> None:
 async def browse(server: subprocess.Popen) -> dict:
     zc = AsyncZeroconf(interfaces=["127.0.0.1"])
     seen: dict[str, str] = {}
+    loop = asyncio.get_running_loop()
+    added, removed = asyncio.Event(), asyncio.Event()
+    name = f"kokoro-nstest.{SERVICE}"
 
     def changed(zeroconf, service_type: str, name: str, state_change: ServiceStateChange) -> None:
         seen[name] = state_change.name
+        if name == f"kokoro-nstest.{SERVICE}":
+            flag = removed if state_change is ServiceStateChange.Removed else added
+            loop.call_soon_threadsafe(flag.set)
 
     browser = AsyncServiceBrowser(zc.zeroconf, SERVICE, handlers=[changed])
     result: dict = {"found": False}
-    deadline = time.monotonic() + 60
-    name = f"kokoro-nstest.{SERVICE}"
-    while time.monotonic() < deadline and name not in seen:
-        await asyncio.sleep(0.2)
+    try:
+        await asyncio.wait_for(added.wait(), timeout=60)
+    except TimeoutError:
+        pass
     if name in seen:
         info = AsyncServiceInfo(SERVICE, name)
         await info.async_request(zc.zeroconf, 3000)
@@ -59,9 +64,10 @@ async def browse(server: subprocess.Popen) -> dict:
         result["describe"] = header["type"]
         writer.close()
         server.send_signal(signal.SIGTERM)
-        stop_deadline = time.monotonic() + 20
-        while time.monotonic() < stop_deadline and seen.get(name) != "Removed":
-            await asyncio.sleep(0.2)
+        try:
+            await asyncio.wait_for(removed.wait(), timeout=20)
+        except TimeoutError:
+            pass
         result["removed"] = seen.get(name) == "Removed"
         try:
             result["exit_code"] = server.wait(20)

@@ -120,23 +120,49 @@ def hub_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+STAGING_DIR = ".download"  # inside the download dir: partial and unverified files
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def download(repo: str, filename: str, download_dir: Path) -> Path:
-    """One file from the hub into download_dir (resumable, progress bar), reused afterwards."""
-    from huggingface_hub import hf_hub_download
+    """One file from the hub into download_dir, reused afterwards. Fetched into a staging
+    folder first (an interrupted download resumes from its partial file there), and moved
+    into place only when complete and, where the hub states the sha256 (LFS files: the
+    model and voices), only when it matches: a partial or corrupt file is never used."""
+    from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
 
     local = download_dir / filename
     if local.is_file():
         return local
     _LOGGER.info("Downloading %s from %s into %s", filename, repo, download_dir)
-    return Path(hf_hub_download(repo_id=repo, filename=filename, local_dir=download_dir))
+    fetched = Path(hf_hub_download(repo_id=repo, filename=filename,
+                                   local_dir=download_dir / STAGING_DIR))
+    expected = (get_hf_file_metadata(hf_hub_url(repo, filename)).etag or "").lower()
+    if _SHA256_RE.match(expected) and (actual := _sha256(fetched)) != expected:
+        fetched.unlink(missing_ok=True)
+        raise AssetError(f"downloaded {filename} is corrupt (sha256 {actual[:12]}…, the hub "
+                         f"says {expected[:12]}…); it was deleted and will be fetched again")
+    local.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(fetched, local)
+    return local
 
 
 def _voices_near(model: Path, data_dirs: list[Path]) -> tuple[Path, Path | None] | None:
-    for directory in (model.parent, model.parent.parent, *data_dirs):
+    """Voices beside the model (or at the root of the hub layout `onnx/…`), else in a data
+    dir; never through a symlink that leads out of the directory it was found in."""
+    hub_root = [model.parent.parent] if model.parent.name == "onnx" else []
+    for directory in (model.parent, *hub_root, *data_dirs):
         for name in VOICES_FILES:
-            if (directory / name).is_file():
-                order = directory / "voices.txt"
-                return directory / name, order if order.is_file() else None
+            if (found := _inside(directory, name)) is not None:
+                return found, _inside(directory, "voices.txt")
     return None
 
 

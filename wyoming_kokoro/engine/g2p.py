@@ -7,6 +7,7 @@ import importlib.resources
 import importlib.util
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -49,6 +50,27 @@ def _offline_spacy() -> Iterator[None]:
         spacy.util.is_package, spacy.load = orig_is_package, orig_load
 
 
+# misaki merges the sub-tokens of a run without spaces pairwise, in cubic time: 600
+# characters of "a-a-a-…" or "aBaB…" held the English G2P for minutes. No word is that long:
+# such runs are read as the words they join, cut every 32 characters; `[label](/phonemes/)`
+# links stay whole.
+_LONG_RUN_RE = re.compile(r"\S{40,}")
+_JOINER_RE = re.compile(r"[^\w']+|_+")
+_CUT = 32
+
+
+def _split_run(match: re.Match[str]) -> str:
+    run = match.group(0)
+    if "](/" in run:
+        return run
+    words = _JOINER_RE.sub(" ", run).split()
+    return " ".join(w[i:i + _CUT] for w in words for i in range(0, len(w), _CUT))
+
+
+def split_long_runs(text: str) -> str:
+    return _LONG_RUN_RE.sub(_split_run, text)
+
+
 def _english(british: bool) -> Callable[[str], str]:
     from misaki import en, espeak
 
@@ -56,7 +78,7 @@ def _english(british: bool) -> Callable[[str], str]:
         g2p = en.G2P(
             trf=False, british=british, unk="", fallback=espeak.EspeakFallback(british=british)
         )
-    return lambda text: g2p(text)[0]
+    return lambda text: g2p(split_long_runs(text))[0]
 
 
 def _espeak(language: str) -> Callable[[str], str]:
@@ -133,6 +155,7 @@ class G2PRegistry:
     def __init__(self) -> None:
         self._g2ps: dict[str, Callable[[str], str]] = {}
         self._lock = threading.Lock()
+        self._call_locks = {code: threading.Lock() for code in LANGUAGES}
         self._available = {code: self._importable(code) for code in LANGUAGES}
         for code, ok in self._available.items():
             if not ok:
@@ -167,7 +190,9 @@ class G2PRegistry:
         return self._g2ps[code]
 
     def phonemize(self, text: str, code: str) -> str:
-        return self.get(code)(text).strip()
+        g2p = self.get(code)
+        with self._call_locks[code]:  # misaki/spaCy objects: one caller at a time
+            return g2p(text).strip()
 
 
 @dataclass

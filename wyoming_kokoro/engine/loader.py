@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import time
 
+from ..frontend.cleanup import EmojiMode
+from ..frontend.reader import FrontEnd, FrontendOptions
 from .assets import Assets, resolve
 from .g2p import G2PRegistry
 from .model import KokoroModel
@@ -56,12 +58,18 @@ def load_engine(settings: object, warm_up: bool = True) -> Engine:
                      settings.hf_repo, allow_download=settings.allow_download)
     _LOGGER.info("Model %s, voices %s (%s)", assets.model, assets.voices, assets.source)
     trt_cache = settings.trt_cache_dir or settings.target_dir / "trt-cache"
-    model = KokoroModel.load(assets.model, settings.providers, settings.threads, trt_cache)
+    model = KokoroModel.load(assets.model, settings.providers, settings.threads, trt_cache,
+                             streaming_decoder=settings.streaming_decoder,
+                             cache_dir=settings.target_dir / "streaming")
     library = build_voices(assets, settings.blends)
     default = pick_default_voice(library, settings.voice, assets.bundle)
     options = SynthOptions(speed=settings.speed, volume=settings.volume,
                            sentence_silence=settings.sentence_silence)
-    engine = Engine(model, library, default, G2PRegistry(), options, workers=settings.workers)
+    frontend = FrontEnd(FrontendOptions(
+        emoji=EmojiMode(settings.emoji),
+        lexicon_dir=settings.lexicon_dir or settings.data_dirs[0] / "lexicon"))
+    engine = Engine(model, library, default, G2PRegistry(), options, workers=settings.workers,
+                    frontend=frontend)
     if warm_up:
         engine.warm_up()
     _LOGGER.info("Engine ready in %.1f s: %d voices, default %s", time.monotonic() - started,

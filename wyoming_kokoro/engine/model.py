@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from .scheduler import Job, drive
+from .streaming import ChunkOptions, SplitModel, chunk_steps, render_whole
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -157,12 +162,16 @@ def resolve_providers(spec: str, trt_cache_dir: Path | None) -> list[str | tuple
                 "trt_timing_cache_path": str(trt_cache_dir),
                 "trt_fp16_enable": True,
             }))
+        elif name == "CUDAExecutionProvider":
+            # Segment and chunk shapes vary per call: exhaustive cuDNN search per new shape
+            # costs seconds each time, the heuristic choice costs nothing.
+            providers.append((name, {"cudnn_conv_algo_search": "HEURISTIC"}))
         else:
             providers.append(name)
     return providers
 
 
-def create_session(path: Path, providers: list, threads: int | None) -> object:
+def create_session(path: Path | bytes, providers: list, threads: int | None) -> object:
     import onnxruntime as ort
 
     if hasattr(ort, "preload_dlls") and any(
@@ -178,14 +187,30 @@ def create_session(path: Path, providers: list, threads: int | None) -> object:
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     try:
-        session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
+        source = path if isinstance(path, bytes) else str(path)
+        session = ort.InferenceSession(source, sess_options=options, providers=providers)
     except Exception as err:
-        raise ModelError(f"cannot load ONNX model {path}: {err}") from err
+        name = "(in-memory graph)" if isinstance(path, bytes) else path
+        raise ModelError(f"cannot load ONNX model {name}: {err}") from err
     used = session.get_providers()
     requested = [p[0] if isinstance(p, tuple) else p for p in providers]
     if requested[0] not in used:
         _LOGGER.warning("Provider %s failed to start; using %s", requested[0], used[0])
     return session
+
+
+def _return_freed_memory() -> None:
+    """glibc keeps freed arenas; hand the dropped session's ~100 MB back to the system."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to do
+
+
+def _check_finite(audio: np.ndarray) -> np.ndarray:
+    if not np.isfinite(audio).all():
+        raise ModelOutputError("the model produced NaN/inf audio (a known fp16 export fault)")
+    return audio
 
 
 class KokoroModel:
@@ -196,17 +221,39 @@ class KokoroModel:
         self.path = path
         self.contract = detect_contract(session)
         self.providers: list[str] = list(session.get_providers())
+        self.split: SplitModel | None = None
+        self.chunk_options = ChunkOptions()
+
+    def enable_streaming_decoder(self, providers: list, threads: int | None,
+                                 cache_dir: Path | None = None) -> bool:
+        """Split a dynamic graph into acoustic + decoder sessions and drop the whole one."""
+        if self.contract.bucket is not None or self.path is None:
+            return False
+        self.split = SplitModel.build(self.path, providers, threads, cache_dir)
+        if self.split is not None:
+            self.session = None  # the two halves compute the same; keep one copy of weights
+            _return_freed_memory()
+        return self.split is not None
 
     @classmethod
     def load(cls, path: Path, providers: str = "auto", threads: int | None = None,
-             trt_cache_dir: Path | None = None) -> KokoroModel:
-        session = create_session(path, resolve_providers(providers, trt_cache_dir), threads)
+             trt_cache_dir: Path | None = None, streaming_decoder: bool | None = None,
+             cache_dir: Path | None = None) -> KokoroModel:
+        """streaming_decoder None = auto: on for CPU sessions only. Measured on an H100, a
+        whole call takes 22–79 ms, so chunking only adds calls there (docs/gpu-h100.json)."""
+        provider_list = resolve_providers(providers, trt_cache_dir)
+        session = create_session(path, provider_list, threads)
         model = cls(session, path)
+        if streaming_decoder is None:
+            streaming_decoder = model.providers[0] == "CPUExecutionProvider"
+        if streaming_decoder:
+            model.enable_streaming_decoder(provider_list, threads, cache_dir)
         c = model.contract
         _LOGGER.info(
             "Model %s: %s, capacity %d tokens, providers %s", path.name,
             f"bucket b{c.bucket} (S={c.fixed_samples}, align={c.align_frames})" if c.bucket
-            else "dynamic", c.capacity, ", ".join(model.providers),
+            else "dynamic" + (", streaming decoder" if model.split else ""), c.capacity,
+            ", ".join(model.providers),
         )
         return model
 
@@ -236,17 +283,34 @@ class KokoroModel:
             feeds["attention_mask"] = mask
         return feeds
 
+    def chunk_steps(self, ids: Sequence[int], style: np.ndarray, speed: float = 1.0
+                    ) -> Generator[Job | np.ndarray, Any, None]:
+        """Speech for one segment as model Jobs (results sent back) and audio pieces: with
+        the streaming decoder the acoustic part, a short head, then the rest; else one call."""
+        if self.split is None:
+            yield (yield Job(self.run, (ids, style, speed)))
+            return
+        features = yield Job(self.split.acoustic, (self.feeds(ids, style, speed),))
+        yield from chunk_steps(self.split, features, self.chunk_options, check=_check_finite)
+
+    def chunks(self, ids: Sequence[int], style: np.ndarray, speed: float = 1.0
+               ) -> Iterator[np.ndarray]:
+        """`chunk_steps` run inline."""
+        return drive(self.chunk_steps(ids, style, speed))
+
     def run(self, ids: Sequence[int], style: np.ndarray, speed: float = 1.0) -> np.ndarray:
         """Raw waveform for one segment, cut to the part the graph rendered."""
+        if self.split is not None:
+            audio = render_whole(self.split, self.split.acoustic(self.feeds(ids, style, speed)),
+                                 self.chunk_options)
+            return _check_finite(audio)
         c = self.contract
         names = [c.audio_output] + ([c.duration_output] if c.duration_output else [])
         results = self.session.run(names, self.feeds(ids, style, speed))
         audio = np.asarray(results[0], dtype=np.float32).reshape(-1)
         if c.bucket is not None:
             audio = self._cut_fixed(audio, results[1] if len(results) > 1 else None, len(ids))
-        if not np.isfinite(audio).all():
-            raise ModelOutputError("the model produced NaN/inf audio (a known fp16 export fault)")
-        return audio
+        return _check_finite(audio)
 
     def _cut_fixed(self, audio: np.ndarray, durations: np.ndarray | None, n: int) -> np.ndarray:
         """Slice a fixed-length output to L = min(S, spf·min(D, ALIGN) + margin)."""

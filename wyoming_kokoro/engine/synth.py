@@ -5,17 +5,31 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Generator,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import groupby
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import audio
 from .g2p import G2PRegistry, Vocab
 from .model import DurationOverflowError, KokoroModel, ModelOutputError
-from .text import Pause, cleanup, is_speakable, split_pauses, split_phonemes, split_sentences
+from .scheduler import Job, Scheduler, Ticket, drive
+from .text import Pause, split_phonemes
 from .voices import Voice, VoiceLibrary
+
+if TYPE_CHECKING:
+    from ..frontend.reader import FrontEnd
+    from ..frontend.spans import Span
 
 _LOGGER = logging.getLogger(__name__)
 _DONE = object()
@@ -51,7 +65,7 @@ class Engine:
 
     def __init__(self, model: KokoroModel, voices: VoiceLibrary, default_voice: str,
                  g2p: G2PRegistry | None = None, options: SynthOptions | None = None,
-                 workers: int = 1) -> None:
+                 workers: int = 1, frontend: FrontEnd | None = None) -> None:
         if default_voice not in voices.voices:
             raise SynthesisError(f"default voice {default_voice!r} is not among the voices")
         self.model = model
@@ -60,8 +74,14 @@ class Engine:
         self.g2p = g2p or G2PRegistry()
         self.vocab = Vocab.load()
         self.options = options or SynthOptions()
-        self.pool = ThreadPoolExecutor(max_workers=max(1, workers),
-                                       thread_name_prefix="kokoro-worker")
+        if frontend is None:
+            from ..frontend.reader import FrontEnd
+            frontend = FrontEnd()
+        self.frontend = frontend  # text/SSML → sentences of spans (wyoming_kokoro.frontend)
+        self.scheduler = Scheduler(workers)  # model calls, earliest deadline first
+        # Text work (front end, G2P, crossfades) runs beside the model calls, so a request's
+        # cheap steps — like noticing it is finished — never queue behind other requests.
+        self.text_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kokoro-text")
         self._warm_lock = threading.Lock()
 
     # -- voices -----------------------------------------------------------------------------
@@ -75,8 +95,22 @@ class Engine:
         return voice, warning
 
     # -- rendering (worker threads) ---------------------------------------------------------
-    def phonemize(self, text: str, language: str) -> str:
-        return self.vocab.clean(self.g2p.phonemize(text, language))
+    def phonemize(self, text: str | Sequence[Span], language: str) -> str:
+        """Text, or the prepared spans of one model call, → one vocab-clean phoneme string.
+        English spans go to misaki together (phoneme spans as links) to keep context;
+        other languages are phonemized span by span and joined."""
+        if isinstance(text, str):
+            return self.vocab.clean(self.g2p.phonemize(text, language))
+        from ..frontend.reader import join_phonemes, misaki_text
+
+        parts: list[str] = []
+        for lang, run in groupby(text, key=lambda span: span.language or language):
+            if lang in ("a", "b"):
+                parts.append(self.g2p.phonemize(misaki_text(list(run)), lang))
+            else:
+                parts += [s.phonemes if s.phonemes is not None
+                          else self.g2p.phonemize(s.text, lang) for s in run]
+        return self.vocab.clean(join_phonemes(parts))
 
     def render_phonemes(self, phonemes: str, voice: Voice, speed: float | None = None
                         ) -> np.ndarray:
@@ -94,31 +128,53 @@ class Engine:
             _LOGGER.debug("Re-splitting %d tokens to %d (%s)", len(ids), limit, overflow)
             parts = [self.render_phonemes(p, voice, speed) for p in split_phonemes(phonemes, limit)]
             return np.concatenate(parts) if parts else audio.silence(0)
-        return audio.trim(raw)
+        return raw if self.model.split is not None else audio.trim(raw)
+
+    def render_piece_steps(self, phonemes: str, voice: Voice, speed: float | None = None
+                           ) -> Generator[Job | np.ndarray, Any, None]:
+        """One segment as model Jobs and audio: with the streaming decoder a short head
+        first, then the rest; otherwise one model call."""
+        ids = self.vocab.encode(phonemes)
+        if self.model.split is None or not ids:
+            yield (yield Job(self.render_phonemes, (phonemes, voice, speed)))
+            return
+        speed = self.options.speed if speed is None else speed
+        yield from self.model.chunk_steps(ids, voice.style(len(ids)), speed)
+
+    def render_pieces(self, phonemes: str, voice: Voice, speed: float | None = None
+                      ) -> Iterator[np.ndarray]:
+        return drive(self.render_piece_steps(phonemes, voice, speed))
 
     def render_text(self, text: str, voice: Voice, language: str | None = None,
                     state: _StreamState | None = None) -> Iterator[np.ndarray]:
-        """Float pieces for one text: each `next()` is one model call (one pool job)."""
+        """Float pieces for one text, model calls run inline (CLI, tests, warm-up)."""
+        return drive(self.render_steps(text, voice, language, state))
+
+    def render_steps(self, text: str, voice: Voice, language: str | None = None,
+                     state: _StreamState | None = None
+                     ) -> Generator[Job | np.ndarray, Any, None]:
+        """Model Jobs and float pieces for one text (plain, or SSML Markup from
+        wyoming_kokoro.frontend). Sentences come from the front end; each is one model call
+        per voice/rate run, cut to the model's capacity."""
         state = state or _StreamState()
         language = language or voice.language
         opts = self.options
-        for part in split_pauses(cleanup(text), opts.max_pause):
-            if isinstance(part, Pause):
-                yield audio.silence(part.seconds)
+        for block in self.frontend.read(text, opts.max_pause):
+            if isinstance(block, Pause):
+                yield audio.silence(min(block.seconds, opts.max_pause))
                 state.gap = 0.0
                 continue
-            for sentence in split_sentences(part):
-                if not is_speakable(sentence):
-                    continue
-                phonemes = self.phonemize(sentence, language)
+            for call in self.frontend.plan(block, voice, language, self.voices,
+                                           self.g2p.available):
+                phonemes = self.phonemize(call.spans, language)
                 for piece in split_phonemes(phonemes, self.model.capacity):
                     if state.spoken and state.gap:
                         yield audio.silence(state.gap)
-                    rendered = self.render_phonemes(piece, voice)
+                    yield from self.render_piece_steps(piece, call.voice,
+                                                       opts.speed * call.rate)
                     state.spoken = True
                     state.gap = opts.clause_silence
-                    yield rendered
-                state.gap = opts.sentence_silence
+            state.gap = opts.sentence_silence
 
     def synthesize(self, text: str, voice: Voice | None = None, language: str | None = None
                    ) -> np.ndarray:
@@ -140,15 +196,22 @@ class Engine:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue(maxsize=max(1, self.options.prefetch))
         state = _StreamState()
+        ticket = Ticket()
 
         async def produce() -> None:
             try:
                 async for text in _aiter(texts):
-                    pieces = self.render_text(text, voice, language, state)
-                    while (piece := await loop.run_in_executor(self.pool, next, pieces, _DONE)
-                           ) is not _DONE:
-                        if len(piece):
-                            await queue.put(audio.to_pcm16(piece, self.options.volume))
+                    steps = self.render_steps(text, voice, language, state)
+                    result = None
+                    while (item := await loop.run_in_executor(self.text_pool, _step, steps,
+                                                              result)) is not _DONE:
+                        if isinstance(item, Job):
+                            result = await self.scheduler.run(item, ticket.deadline)
+                            continue
+                        result = None
+                        if len(item):
+                            ticket.produced(len(item) / audio.SAMPLE_RATE)
+                            await queue.put(audio.to_pcm16(item, self.options.volume))
             except Exception as err:  # noqa: BLE001 - handed to the consumer, which re-raises
                 await queue.put(err)
                 return
@@ -169,7 +232,16 @@ class Engine:
                     pass
 
     def close(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.scheduler.close()
+        self.text_pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _step(steps: Generator[Any, Any, None], result: Any) -> Any:
+    """Advance a render generator by one step (in a text thread); _DONE at its end."""
+    try:
+        return steps.send(result)
+    except StopIteration:
+        return _DONE
 
 
 async def _aiter(texts: AsyncIterable[str] | Iterable[str]) -> AsyncIterator[str]:

@@ -7,11 +7,20 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+import regex  # sentence-stream's dependency: Unicode properties (\p{M}) in patterns
 from sentence_stream import SentenceBoundaryDetector
 
-PAUSE_RE = re.compile(r"\[\s*pause\s*:\s*([0-9]*\.?[0-9]+)\s*(ms|s)?\s*\]", re.IGNORECASE)
+from ..frontend.markdown import MarkdownLines
+
+# The number is `\d+(\.\d+)?|\.\d+`, not `\d*\.?\d+`: that one backtracks quadratically on a
+# long run of digits ("[pause:" + 50,000 digits held a worker for minutes).
+PAUSE_RE = re.compile(r"\[\s*pause\s*:\s*([0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*(ms|s)?\s*\]",
+                      re.IGNORECASE)
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
 _SPACE_RE = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
+# More than 3 combining marks on one letter is "zalgo" text, never language: the G2Ps take
+# super-linear time over such runs (one letter with 6,000 accents: a minute in misaki).
+_MARK_RUN_RE = regex.compile(r"(\p{M}{3})\p{M}+")
 _SENTENCE_END = ".!?…。！？"
 _CLAUSE_END = ",;:—、，；："
 _EAGER_END_RE = re.compile(r"[.!?…。！？]['\"”’)\]]*\s+$")
@@ -29,6 +38,7 @@ def cleanup(text: str) -> str:
     """Drop what no G2P should see: invalid surrogates, control characters, odd spacing."""
     text = text.encode("utf-8", "ignore").decode("utf-8")
     text = unicodedata.normalize("NFC", text)
+    text = _MARK_RUN_RE.sub(r"\1", text)
     text = _CONTROL_RE.sub(" ", text)
     lines = [_SPACE_RE.sub(" ", line).strip() for line in text.split("\n")]
     return "\n".join(lines).strip()
@@ -56,42 +66,67 @@ def split_sentences(text: str) -> list[str]:
     return [*streamer.add(text), *streamer.finish()]
 
 
+MAX_PENDING = 600  # characters a sentence may run before it is spoken anyway
+_SLICE = 256
+
+
 class SentenceStreamer:
     """sentence-stream's detector, plus: a sentence whose end punctuation and a space have
-    arrived is released at once instead of waiting for the next sentence's first letter."""
+    arrived is released at once instead of waiting for the next sentence's first letter;
+    block-level markdown (list markers, headings, code fences) is resolved first, so that
+    "1. " never reads as a sentence end and each list item is a sentence of its own."""
 
     def __init__(self) -> None:
         self._detector = SentenceBoundaryDetector()
+        self._markdown = MarkdownLines()
 
     def add(self, chunk: str) -> list[str]:
-        sentences = list(self._detector.add_chunk(chunk))
-        pending = self._detector.current_sentence + self._detector.remaining_text
-        if _EAGER_END_RE.search(pending) and not _ABBREVIATION_RE.search(pending):
-            if tail := self._detector.finish():
-                sentences.append(tail)
+        sentences: list[str] = []
+        # sentence-stream rescans its whole buffer per chunk: feed it bounded slices and never
+        # let its buffer grow past MAX_PENDING, so hostile or unpunctuated text stays linear.
+        for start in range(0, len(chunk), _SLICE):
+            sentences += self._detector.add_chunk(self._markdown.add(chunk[start:start + _SLICE]))
+            pending = self._detector.current_sentence + self._detector.remaining_text
+            tail = pending[-64:]  # only the end can hold a finished sentence
+            if _EAGER_END_RE.search(tail) and not _ABBREVIATION_RE.search(tail):
+                if rest := self._detector.finish():
+                    sentences.append(rest)
+            elif len(pending) > MAX_PENDING:
+                sentences += self._cut_long(self._detector.finish())
         return [s for s in (s.strip() for s in sentences) if s]
 
+    def _cut_long(self, pending: str) -> list[str]:
+        """A run-on 'sentence': speak up to its last word gap, keep the rest buffered."""
+        cut = pending.rfind(" ", 0, MAX_PENDING)
+        cut = cut if cut > 0 else MAX_PENDING
+        self._detector.add_chunk(pending[cut:])
+        return [pending[:cut]]
+
     def finish(self) -> list[str]:
+        sentences = list(self._detector.add_chunk(self._markdown.finish()))
         tail = self._detector.finish().strip()
-        return [tail] if tail else []
+        return [s for s in (s.strip() for s in [*sentences, tail]) if s]
 
 
 def split_phonemes(phonemes: str, capacity: int) -> list[str]:
     """Cut a phoneme string into pieces of at most `capacity` symbols, evenly, preferring
     sentence ends, then clause punctuation, then word gaps; a hard cut only inside one
-    over-long word. Symbols must already be vocab-clean (one symbol = one token)."""
+    over-long word. Symbols must already be vocab-clean (one symbol = one token).
+    A loop, not recursion: one long run-on sentence needs thousands of cuts."""
+    out: list[str] = []
     phonemes = phonemes.strip()
-    if len(phonemes) <= capacity:
-        return [phonemes] if phonemes else []
-    pieces = math.ceil(len(phonemes) / capacity)
-    target = len(phonemes) / pieces
-    lowest = max(1, len(phonemes) - (pieces - 1) * capacity)
-    best = _best_cut(phonemes, range(lowest, capacity + 1), target, capacity)
-    if best is None:  # even pieces impossible at word gaps: accept one more piece
-        best = _best_cut(phonemes, range(1, capacity + 1), target, capacity)
-    cut = best if best is not None else capacity  # one word longer than the bucket
-    head, rest = phonemes[:cut].strip(), phonemes[cut:]
-    return ([head] if head else []) + split_phonemes(rest, capacity)
+    while len(phonemes) > capacity:
+        pieces = math.ceil(len(phonemes) / capacity)
+        target = len(phonemes) / pieces
+        lowest = max(1, len(phonemes) - (pieces - 1) * capacity)
+        best = _best_cut(phonemes, range(lowest, capacity + 1), target, capacity)
+        if best is None:  # even pieces impossible at word gaps: accept one more piece
+            best = _best_cut(phonemes, range(1, capacity + 1), target, capacity)
+        cut = best if best is not None else capacity  # one word longer than the bucket
+        head, phonemes = phonemes[:cut].strip(), phonemes[cut:].strip()
+        if head:
+            out.append(head)
+    return [*out, phonemes] if phonemes else out
 
 
 def _best_cut(phonemes: str, cuts: range, target: float, capacity: int) -> int | None:

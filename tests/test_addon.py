@@ -1,0 +1,739 @@
+"""The Home Assistant add-on, the Docker images and the discovery files, without Docker or HA.
+
+No Docker engine or Supervisor runs in CI, so this checks what they would check, from
+their documented rules (Supervisor: supervisor/addons/validate.py and options.py):
+- the manifests (config.yaml, build.yaml, repository.yaml, translations) — the Supervisor
+  drops unknown keys and bad options silently, so a typo would only show on a user's box;
+- the s6 service scripts, executed with a bashio test double (tests/bashio_double) whose
+  "Supervisor" is a pair of JSON files; the server is replaced by a stub that records its
+  argv, which must then parse with the real wyoming_kokoro.settings parser;
+- the Dockerfiles and compose files: the same install command as README and CI, every
+  copied path present, every WYOMING_KOKORO_* variable a real option.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import struct
+import subprocess
+import sys
+import zlib
+from dataclasses import dataclass
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from wyoming_kokoro import __version__
+from wyoming_kokoro.settings import ENV_PREFIX, Settings, build_parser, parse_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+S6 = ROOT / "addon" / "etc" / "s6-overlay" / "s6-rc.d"
+RUN_SCRIPT = S6 / "kokoro" / "run"
+FINISH_SCRIPT = S6 / "kokoro" / "finish"
+DISCOVERY_SCRIPT = S6 / "discovery" / "run"
+BASHIO = Path(__file__).resolve().parent / "bashio_double"
+DOCKERFILES = {
+    "addon": ROOT / "Dockerfile",
+    "standalone": ROOT / "docker" / "Dockerfile",
+    "gpu": ROOT / "docker" / "Dockerfile.gpu",
+}
+COMPOSE_FILES = {
+    "standalone": ROOT / "docker" / "docker-compose.yml",
+    "gpu": ROOT / "docker" / "docker-compose.gpu.yml",
+}
+
+def load(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def config() -> dict[str, Any]:
+    return load(ROOT / "config.yaml")
+
+
+@pytest.fixture(autouse=True)
+def _no_server_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parser reads WYOMING_KOKORO_* as defaults; none may leak in from the shell."""
+    for name in list(os.environ):
+        if name.startswith(ENV_PREFIX):
+            monkeypatch.delenv(name)
+
+
+# ---- the Supervisor's rules, restated --------------------------------------------------
+
+ARCH_ALL = {"armhf", "armv7", "aarch64", "amd64", "i386"}
+SLUG = re.compile(r"[-_.A-Za-z0-9]+")
+PORT_KEY = re.compile(r"\d+(?:/tcp|/udp)?")
+MAP_ENTRY = re.compile(
+    r"(data|config|ssl|addons|backup|share|media|homeassistant_config|all_addon_configs"
+    r"|addon_config)(?::(rw|ro))?")
+BUILD_IMAGE = re.compile(r"([a-zA-Z\-.:\d{}]+/)*?([\-\w{}]+)/([\-\w{}]+)(:[.\-\w{}]+)?")
+STARTUP = {"initialize", "system", "services", "application", "once"}
+BOOT = {"auto", "manual", "manual_only"}
+# Every top-level key the Supervisor reads from config.yaml; anything else it ignores.
+CONFIG_KEYS = {
+    "name", "version", "slug", "description", "arch", "machine", "url", "startup", "boot",
+    "init", "advanced", "stage", "ports", "ports_description", "watchdog", "webui", "ingress",
+    "ingress_port", "ingress_entry", "ingress_stream", "panel_icon", "panel_title",
+    "panel_admin", "homeassistant", "host_network", "host_pid", "host_ipc", "host_uts",
+    "host_dbus", "devices", "udev", "tmpfs", "map", "environment", "privileged", "apparmor",
+    "full_access", "audio", "video", "gpio", "usb", "uart", "devicetree", "kernel_modules",
+    "realtime", "hassio_api", "hassio_role", "homeassistant_api", "stdin", "legacy",
+    "docker_api", "auth_api", "services", "discovery", "backup_exclude", "backup_pre",
+    "backup_post", "backup", "options", "schema", "image", "ulimits", "timeout", "journald",
+    "breaking_versions",
+}
+BUILD_KEYS = {"build_from", "squash", "args", "labels"}
+ELEMENT = re.compile(
+    r"(?P<kind>str|password|int|float)(?:\((?P<lo>[\d.]+)?,(?P<hi>[\d.]+)?\))?"
+    r"|(?P<simple>bool|email|url|port)"
+    r"|match\((?P<match>.*)\)"
+    r"|list\((?P<list>.+)\)")
+
+
+def element_match(element: str) -> tuple[re.Match[str], bool]:
+    """A schema element ('float(0,5)', 'str?', 'list(a|b)') → its parts and optionality."""
+    optional = element.endswith("?")
+    match = ELEMENT.fullmatch(element[:-1] if optional else element)
+    if match is None:
+        raise ValueError(f"unknown schema element {element!r}")
+    return match, optional
+
+
+def check_value(element: str, value: Any) -> None:
+    """Raise ValueError where the Supervisor would refuse the option value."""
+    match, _ = element_match(element)
+    if value is None:
+        raise ValueError("missing value")
+    kind = match.group("kind")
+    lo = float(match.group("lo")) if match.group("lo") else None
+    hi = float(match.group("hi")) if match.group("hi") else None
+    if kind in ("str", "password"):
+        measured: float = len(str(value))
+    elif kind == "int":
+        if isinstance(value, bool) or int(value) != value:
+            raise ValueError(f"{value!r} is not an int")
+        measured = int(value)
+    elif kind == "float":
+        if isinstance(value, bool):
+            raise ValueError(f"{value!r} is not a float")
+        measured = float(value)
+    elif match.group("simple") == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(f"{value!r} is not a bool")
+        return
+    elif match.group("simple") == "port":
+        if not 1 <= int(value) <= 65535:
+            raise ValueError(f"{value!r} is not a port")
+        return
+    elif match.group("simple") in ("email", "url"):
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"{value!r} is not a {match.group('simple')}")
+        return
+    elif match.group("match") is not None:
+        if re.match(match.group("match"), str(value)) is None:
+            raise ValueError(f"{value!r} does not match {match.group('match')!r}")
+        return
+    else:
+        if str(value) not in match.group("list").split("|"):
+            raise ValueError(f"{value!r} is not one of {match.group('list')}")
+        return
+    if (lo is not None and measured < lo) or (hi is not None and measured > hi):
+        raise ValueError(f"{value!r} is outside {lo}..{hi}")
+
+
+def check_options(options: dict[str, Any], schema: dict[str, Any]) -> None:
+    """What the Supervisor does before writing /data/options.json."""
+    for key, value in options.items():
+        if key not in schema:
+            raise ValueError(f"option {key!r} is not in the schema")
+        element = schema[key]
+        if isinstance(element, list):
+            if not isinstance(value, list):
+                raise ValueError(f"option {key!r} must be a list")
+            for item in value:
+                check_value(element[0], item)
+        else:
+            check_value(element, value)
+    for key, element in schema.items():
+        first = element[0] if isinstance(element, list) else element
+        if key not in options and not first.endswith("?"):
+            raise ValueError(f"required option {key!r} has no default")
+
+
+# ---- manifests ---------------------------------------------------------------------------
+
+def test_config_required_keys_and_types(config: dict[str, Any]) -> None:
+    assert set(config) <= CONFIG_KEYS, f"keys the Supervisor ignores: {set(config) - CONFIG_KEYS}"
+    for key in ("name", "version", "slug", "description", "arch"):
+        assert config.get(key), f"config.yaml needs {key}"
+    assert all(isinstance(config[k], str) for k in ("name", "version", "slug", "description"))
+    assert SLUG.fullmatch(config["slug"])
+    assert config["url"].startswith("https://")
+    assert config["arch"] == ["amd64", "aarch64"] and set(config["arch"]) <= ARCH_ALL
+    assert config["init"] is False, "the base image's s6-overlay is PID 1"
+    assert config.get("startup", "application") in STARTUP
+    assert config.get("boot", "auto") in BOOT
+    assert 10 <= config.get("timeout", 10) <= 300
+    assert "image" not in config, "no published image: the Supervisor builds the Dockerfile"
+
+
+def test_version_is_the_package_version(config: dict[str, Any]) -> None:
+    assert config["version"] == __version__
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    first = re.search(r"^## (\S+)", changelog, re.MULTILINE)
+    assert first is not None and first.group(1) == __version__, "CHANGELOG.md's newest entry"
+
+
+def test_ports_discovery_map_and_backups(config: dict[str, Any]) -> None:
+    assert config["ports"] == {"10200/tcp": None}, "reached over the internal network only"
+    assert all(PORT_KEY.fullmatch(k) for k in config["ports"])
+    assert set(config["ports_description"]) == set(config["ports"])
+    assert config["discovery"] == ["wyoming"]
+    assert config["map"] == ["addon_config:rw"]
+    assert all(MAP_ENTRY.fullmatch(entry) for entry in config["map"])
+    assert {"*.onnx", "*.npz", "*.bin"} <= set(config["backup_exclude"])
+    assert all(isinstance(p, str) for p in config["backup_exclude"])
+
+
+def test_schema_elements_and_defaults(config: dict[str, Any]) -> None:
+    schema, options = config["schema"], config["options"]
+    for key, element in schema.items():
+        assert re.fullmatch(r"[a-z][a-z0-9_]*", key), key
+        if isinstance(element, list):
+            assert len(element) == 1 and isinstance(element[0], str), key
+            element_match(element[0])
+        else:
+            element_match(element)
+    check_options(options, schema)
+    assert "custom" in element_match(schema["model"])[0].group("list").split("|")
+
+
+def test_schema_rejects_what_the_server_would() -> None:
+    """The schema's ranges stop bad values in the UI instead of a failed start."""
+    schema = load(ROOT / "config.yaml")["schema"]
+    for key, bad in (("speed", 5.0), ("speed", 0.1), ("volume", 0.0), ("sentence_silence", 6.0),
+                     ("model", "b20"), ("threads", 0), ("streaming", "yes")):
+        with pytest.raises(ValueError):
+            check_value(schema[key], bad)
+    for blend in ("no_equals_sign", "=af_bella", "bad name=af_bella", "af_x="):
+        with pytest.raises(ValueError):
+            check_value(schema["blends"][0], blend)
+
+
+def test_build_yaml(config: dict[str, Any]) -> None:
+    build = load(ROOT / "build.yaml")
+    assert set(build) <= BUILD_KEYS
+    assert set(build["build_from"]) == set(config["arch"])
+    for arch, image in build["build_from"].items():
+        assert BUILD_IMAGE.fullmatch(image), image
+        # Python 3.11: misaki does not support 3.13 (trixie), bookworm ships 3.11.
+        assert image == f"ghcr.io/home-assistant/{arch}-base-debian:bookworm"
+    assert all(isinstance(v, str) for v in build.get("args", {}).values())
+
+
+def test_repository_yaml(config: dict[str, Any]) -> None:
+    repository = load(ROOT / "repository.yaml")
+    assert set(repository) <= {"name", "url", "maintainer"}
+    assert isinstance(repository["name"], str) and repository["name"]
+    assert repository["url"] == config["url"]
+
+
+def test_translations_explain_every_option(config: dict[str, Any]) -> None:
+    english = load(ROOT / "translations" / "en.yaml")
+    assert set(english) <= {"configuration", "network"}
+    assert set(english["configuration"]) == set(config["schema"])
+    for key, text in english["configuration"].items():
+        assert set(text) <= {"name", "description"}, key
+        assert text["name"].strip() and len(text["description"]) > 40, key
+    assert set(english["network"]) == set(config["ports"])
+
+
+def test_docs_walk_through_install_and_every_option(config: dict[str, Any]) -> None:
+    docs = (ROOT / "DOCS.md").read_text(encoding="utf-8")
+    assert config["url"] in docs, "the repository URL users paste"
+    position = 0
+    for step in ("**Add the repository.**", "Repositories", "**Install.**", "**Start.**",
+                 "Ready", "**Add the integration.**", "Discovered", "Wyoming Protocol",
+                 "**Pick the voice in a pipeline.**", "Voice assistants", "Text-to-speech",
+                 "**Voice**"):
+        found = docs.find(step, position)
+        assert found >= 0, f"DOCS.md: {step!r} missing or out of order"
+        position = found
+    for key in config["schema"]:
+        assert f"`{key}`" in docs, f"DOCS.md does not explain {key}"
+
+
+def test_no_other_addon_manifest() -> None:
+    """The Supervisor parses every config.(yaml|yml|json) outside dot folders as an add-on."""
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+                            cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    manifests = [p for p in listed.splitlines()
+                 if re.fullmatch(r"config\.(yaml|yml|json)", Path(p).name)
+                 and not any(part.startswith(".") for part in Path(p).parts)]
+    assert manifests == ["config.yaml"]
+
+
+def test_store_files_next_to_config() -> None:
+    for name in ("DOCS.md", "CHANGELOG.md", "README.md", "icon.png", "logo.png",
+                 "translations/en.yaml", "repository.yaml", "build.yaml", "Dockerfile"):
+        assert (ROOT / name).is_file(), name
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height of a PNG, after checking every chunk's CRC and the pixel data."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path.name} is not a PNG"
+    pos, idat, header = 8, b"", None
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
+        assert zlib.crc32(kind + body) & 0xFFFFFFFF == crc, f"{path.name}: bad {kind!r} CRC"
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    assert header is not None and kind == b"IEND"
+    width, height, depth, color, *_ = header
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}[color]
+    assert len(zlib.decompress(idat)) == height * (1 + width * channels * depth // 8)
+    return width, height
+
+
+def test_icon_and_logo_sizes() -> None:
+    assert png_size(ROOT / "icon.png") == (128, 128)
+    assert png_size(ROOT / "logo.png") == (250, 100)
+
+
+# ---- the service scripts, run with the bashio double -------------------------------------
+
+@dataclass
+class Run:
+    returncode: int
+    argv: list[str] | None  # what the server was started with; None: never started
+    stderr: str
+    calls: list[dict[str, Any]]  # Supervisor API calls, in order
+    stored: dict[str, Any]  # the Supervisor's stored options afterwards
+
+
+def run_service(tmp_path: Path, script: Path, options: dict[str, Any],
+                stored: dict[str, Any] | None = None, api_fail: str = "",
+                args: tuple[str, ...] = ()) -> Run:
+    """Run an s6 script like `bashio SCRIPT`, with stubs for the server and friends."""
+    assert shutil.which("bash") and shutil.which("jq"), "bashio needs bash and jq (apt jq)"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    argv_file = tmp_path / "argv"
+    stub = bin_dir / "wyoming-kokoro"
+    stub.write_text('#!/bin/sh\nprintf "%s\\0" "$@" > "$KOKORO_ARGV_FILE"\n')
+    stub.chmod(0o755)
+    (tmp_path / "options.json").write_text(json.dumps(options))
+    (tmp_path / "stored.json").write_text(json.dumps(options if stored is None else stored))
+    calls = tmp_path / "calls.jsonl"
+    calls.write_text("")
+    env = {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "HOME": str(tmp_path),
+        "BASHIO_DOUBLE_OPTIONS": str(tmp_path / "options.json"),
+        "BASHIO_DOUBLE_STORED": str(tmp_path / "stored.json"),
+        "BASHIO_DOUBLE_CALLS": str(calls),
+        "BASHIO_DOUBLE_API_FAIL": api_fail,
+        "KOKORO_ARGV_FILE": str(argv_file),
+        "KOKORO_STUB_DIR": str(tmp_path),
+    }
+    result = subprocess.run([str(BASHIO), str(script), *args], env=env, capture_output=True,
+                            text=True, timeout=60)
+    argv = argv_file.read_bytes().decode().split("\0")[:-1] if argv_file.exists() else None
+    return Run(result.returncode, argv, result.stderr,
+               [json.loads(line) for line in calls.read_text().splitlines()],
+               json.loads((tmp_path / "stored.json").read_text()))
+
+
+def settings_from(argv: list[str]) -> Settings:
+    """The real parser must take the add-on's command line as it is."""
+    _, unknown = build_parser().parse_known_args(argv)
+    assert unknown == [], f"flags the server does not know: {unknown}"
+    return parse_settings(argv)
+
+
+# A value other than the default for every option, and what the server must then get.
+NON_DEFAULT: dict[str, tuple[Any, str, Any]] = {
+    "voice": ("bf_emma", "voice", "bf_emma"),
+    "model": ("b48", "model", "b48"),
+    "custom_model": ("models/my-kokoro.onnx", "model", "/config/models/my-kokoro.onnx"),
+    "voices_file": ("/share/kokoro/voices.npz", "voices", "/share/kokoro/voices.npz"),
+    "speed": (1.25, "speed", 1.25),
+    "volume": (0.8, "volume", 0.8),
+    "sentence_silence": (0.0, "sentence_silence", 0.0),
+    "blends": (["af_mix=af_bella:2+af_sky:1", "jf_es=jf_alpha@es"], "blends",
+               ["af_mix=af_bella:2+af_sky:1", "jf_es=jf_alpha@es"]),
+    "streaming": (False, "streaming", False),
+    "threads": (2, "threads", 2),
+    "allow_download": (False, "allow_download", False),
+    "debug_logging": (True, "debug", True),
+}
+
+
+def test_non_default_table_covers_the_schema(config: dict[str, Any]) -> None:
+    assert set(NON_DEFAULT) == set(config["schema"])
+    for key, (value, _, _) in NON_DEFAULT.items():
+        element = config["schema"][key]
+        for item in value if isinstance(element, list) else [value]:
+            check_value(element[0] if isinstance(element, list) else element, item)
+        assert value != config["options"].get(key), key
+
+
+def test_run_script_knows_the_schema(config: dict[str, Any]) -> None:
+    text = RUN_SCRIPT.read_text(encoding="utf-8")
+    known = re.search(r"readonly KNOWN_OPTIONS=\(([^)]*)\)", text)
+    assert known is not None
+    assert sorted(known.group(1).split()) == sorted(config["schema"])
+
+
+def test_default_options(tmp_path: Path, config: dict[str, Any]) -> None:
+    run = run_service(tmp_path, RUN_SCRIPT, config["options"])
+    assert run.returncode == 0, run.stderr
+    assert run.argv is not None
+    settings = settings_from(run.argv)
+    options = config["options"]
+    assert settings.uri == "tcp://0.0.0.0:10200"
+    assert settings.data_dirs == [Path("/config"), Path("/data")]
+    assert settings.download_dir == Path("/data")
+    assert settings.model == options["model"] == "b64"
+    assert settings.voice == options["voice"]
+    assert (settings.speed, settings.volume, settings.sentence_silence) == (
+        options["speed"], options["volume"], options["sentence_silence"])
+    assert settings.blends == [] and settings.voices is None and settings.threads is None
+    assert settings.streaming and settings.allow_download and not settings.debug
+    assert settings.zeroconf is None, "the add-on is announced by Supervisor discovery"
+    assert [c["call"] for c in run.calls] == ["addon.options"], "nothing to migrate"
+
+
+@pytest.fixture(scope="module")
+def default_argv(tmp_path_factory: pytest.TempPathFactory, config: dict[str, Any]) -> list[str]:
+    run = run_service(tmp_path_factory.mktemp("defaults"), RUN_SCRIPT, config["options"])
+    assert run.returncode == 0 and run.argv is not None, run.stderr
+    return run.argv
+
+
+@pytest.mark.parametrize("key", sorted(NON_DEFAULT))
+def test_each_option_reaches_its_flag(tmp_path: Path, config: dict[str, Any],
+                                      default_argv: list[str], key: str) -> None:
+    value, field, expected = NON_DEFAULT[key]
+    options = {**config["options"], key: value}
+    if key == "custom_model":
+        options["model"] = "custom"
+    run = run_service(tmp_path, RUN_SCRIPT, options)
+    assert run.returncode == 0, run.stderr
+    assert run.argv is not None and run.argv != default_argv
+    settings = settings_from(run.argv)
+    assert getattr(settings, field) == expected
+    baseline = settings_from(default_argv)
+    changed = {f for f in vars(settings) if getattr(settings, f) != getattr(baseline, f)}
+    assert changed == {field}, f"{key} changed {changed}"
+
+
+def test_all_options_at_once(tmp_path: Path, config: dict[str, Any]) -> None:
+    options = {key: value for key, (value, _, _) in NON_DEFAULT.items()}
+    options.update(model="custom", voices_file="voices/mine.npz")
+    check_options(options, config["schema"])
+    run = run_service(tmp_path, RUN_SCRIPT, options)
+    assert run.returncode == 0, run.stderr
+    settings = settings_from(run.argv or [])
+    assert settings.model == "/config/models/my-kokoro.onnx"
+    assert settings.voices == "/config/voices/mine.npz"
+    assert settings.blends == NON_DEFAULT["blends"][0]
+    assert (settings.voice, settings.speed, settings.volume, settings.sentence_silence,
+            settings.threads) == ("bf_emma", 1.25, 0.8, 0.0, 2)
+    assert not settings.streaming and not settings.allow_download and settings.debug
+
+
+def test_custom_model_needs_a_file(tmp_path: Path, config: dict[str, Any]) -> None:
+    run = run_service(tmp_path, RUN_SCRIPT, {**config["options"], "model": "custom"})
+    assert run.returncode != 0 and run.argv is None
+    assert "[FATAL]" in run.stderr and "custom_model" in run.stderr
+
+
+def test_custom_model_ignored_for_other_models(tmp_path: Path, config: dict[str, Any]) -> None:
+    run = run_service(tmp_path, RUN_SCRIPT, {**config["options"], "custom_model": "x.onnx"})
+    assert run.returncode == 0 and settings_from(run.argv or []).model == "b64"
+    assert "[WARNING]" in run.stderr
+
+
+def test_obsolete_option_is_removed(tmp_path: Path, config: dict[str, Any],
+                                    default_argv: list[str]) -> None:
+    """A key an older version had: options.json lacks it, the stored options still have it."""
+    stored = {**config["options"], "length_scale": 1.1}
+    run = run_service(tmp_path, RUN_SCRIPT, config["options"], stored=stored)
+    assert run.returncode == 0, run.stderr
+    assert {"call": "addon.option", "key": "length_scale", "value": ""} in run.calls
+    assert run.stored == config["options"]
+    check_options(run.stored, config["schema"])
+    assert "length_scale" in run.stderr and "[WARNING]" in run.stderr
+    assert run.argv == default_argv
+
+
+def with_renames(tmp_path: Path, renames: dict[str, str]) -> Path:
+    """The run script with entries in its rename table (it ships with none yet)."""
+    text = RUN_SCRIPT.read_text(encoding="utf-8")
+    table = "declare -A RENAMED_OPTIONS=()"
+    assert text.count(table) == 1
+    entries = " ".join(f"[{old}]={new}" for old, new in renames.items())
+    script = tmp_path / "run"
+    script.write_text(text.replace(table, f"declare -A RENAMED_OPTIONS=({entries})"))
+    return script
+
+
+def test_renamed_option_moves_its_value(tmp_path: Path, config: dict[str, Any]) -> None:
+    script = with_renames(tmp_path, {"speaking_rate": "speed", "extra_voices": "blends"})
+    stored = {**config["options"], "speaking_rate": 1.4, "extra_voices": ["af_x=af_bella+af_sky"]}
+    run = run_service(tmp_path, script, config["options"], stored=stored)
+    assert run.returncode == 0, run.stderr
+    settings = settings_from(run.argv or [])
+    assert settings.speed == 1.4, "the old value applies at once, not after another restart"
+    assert settings.blends == ["af_x=af_bella+af_sky"]
+    assert run.stored == {**config["options"], "speed": 1.4, "blends": ["af_x=af_bella+af_sky"]}
+    check_options(run.stored, config["schema"])
+    sets = [c for c in run.calls if c["call"] == "addon.option" and c["value"]]
+    assert {c["key"]: c["value"] for c in sets} == {
+        "speed": "^1.4", "blends": '^["af_x=af_bella+af_sky"]'}
+
+
+def test_migration_when_the_supervisor_does_not_answer(tmp_path: Path,
+                                                       config: dict[str, Any]) -> None:
+    script = with_renames(tmp_path, {"speaking_rate": "speed"})
+    stored = {**config["options"], "speaking_rate": 0.9}
+    run = run_service(tmp_path / "write", script, config["options"], stored=stored,
+                      api_fail="write")
+    assert run.returncode == 0, run.stderr
+    assert settings_from(run.argv or []).speed == 0.9
+    assert "this start only" in run.stderr
+    run = run_service(tmp_path / "all", script, config["options"], stored=stored, api_fail="all")
+    assert run.returncode == 0, run.stderr
+    assert settings_from(run.argv or []).speed == config["options"]["speed"]
+
+
+def test_discovery_waits_for_describe_then_announces(tmp_path: Path) -> None:
+    """Stub python3 (the health check) fails twice, then answers; stub sleep is instant."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3").write_text(
+        '#!/bin/sh\necho "$*" >> "$KOKORO_STUB_DIR/health"\n'
+        '[ "$(wc -l < "$KOKORO_STUB_DIR/health")" -ge 3 ]\n')
+    (bin_dir / "sleep").write_text('#!/bin/sh\necho "$1" >> "$KOKORO_STUB_DIR/slept"\n')
+    for stub in bin_dir.iterdir():
+        stub.chmod(0o755)
+    run = run_service(tmp_path, DISCOVERY_SCRIPT, {})
+    assert run.returncode == 0, run.stderr
+    checks = (tmp_path / "health").read_text().splitlines()
+    assert len(checks) == 3 and len((tmp_path / "slept").read_text().splitlines()) == 2
+    health = shlex.split(checks[0])
+    assert health[:2] == ["-m", "wyoming_kokoro.health"]
+    assert health[health.index("--uri") + 1] == "tcp://127.0.0.1:10200"
+    host = subprocess.run(["hostname"], capture_output=True, text=True, check=True).stdout.strip()
+    assert run.calls == [{"call": "discovery", "service": "wyoming",
+                          "config": {"uri": f"tcp://{host}:10200"}}]
+
+
+@pytest.mark.parametrize(("code", "signal", "recorded", "halted"), [
+    (0, 0, "0", False),  # clean exit: s6 restarts the server
+    (2, 0, "2", True),  # no model: the add-on fails visibly
+    (256, 15, "143", True),  # SIGTERM: the container is stopping
+    (256, 9, "137", False),  # killed otherwise: s6 restarts it
+])
+def test_finish_script(tmp_path: Path, code: int, signal: int, recorded: str,
+                       halted: bool) -> None:
+    result_file, halt = tmp_path / "exitcode", tmp_path / "halt"
+    result_file.write_text("0")
+    halt.write_text(f'#!/bin/sh\ntouch "{tmp_path}/halted"\n')
+    halt.chmod(0o755)
+    text = FINISH_SCRIPT.read_text(encoding="utf-8")
+    for real, fake in (("/run/s6-linux-init-container-results/exitcode", result_file),
+                       ("/run/s6/basedir/bin/halt", halt)):
+        assert real in text
+        text = text.replace(real, str(fake))
+    script = tmp_path / "finish"
+    script.write_text(text)
+    run = run_service(tmp_path, script, {}, args=(str(code), str(signal)))
+    assert run.returncode == 0, run.stderr
+    assert result_file.read_text().strip() == recorded
+    assert (tmp_path / "halted").exists() == halted
+
+
+def test_finish_keeps_an_earlier_failure(tmp_path: Path) -> None:
+    result_file = tmp_path / "exitcode"
+    result_file.write_text("3")
+    text = FINISH_SCRIPT.read_text(encoding="utf-8").replace(
+        "/run/s6-linux-init-container-results/exitcode", str(result_file)).replace(
+        "/run/s6/basedir/bin/halt", "true")
+    (tmp_path / "finish").write_text(text)
+    run_service(tmp_path, tmp_path / "finish", {}, args=("2", "0"))
+    assert result_file.read_text().strip() == "3"
+
+
+def test_s6_service_layout() -> None:
+    assert (S6 / "kokoro" / "type").read_text().strip() == "longrun"
+    assert (S6 / "kokoro" / "dependencies.d" / "base").is_file()
+    assert (S6 / "discovery" / "type").read_text().strip() == "oneshot"
+    assert (S6 / "discovery" / "dependencies.d" / "kokoro").is_file()
+    up = (S6 / "discovery" / "up").read_text().strip()
+    assert ROOT / "addon" / up.lstrip("/") == DISCOVERY_SCRIPT, "the image copies addon/ to /"
+    assert sorted(p.name for p in (S6 / "user" / "contents.d").iterdir()) == [
+        "discovery", "kokoro"]
+    for script in (RUN_SCRIPT, FINISH_SCRIPT, DISCOVERY_SCRIPT, BASHIO):
+        assert os.access(script, os.X_OK), f"{script} must be executable"
+        subprocess.run(["bash", "-n", str(script)], check=True)
+    for script in (RUN_SCRIPT, FINISH_SCRIPT, DISCOVERY_SCRIPT):
+        assert script.read_text().startswith("#!/command/with-contenv bashio\n")
+    assert re.search(r"^exec wyoming-kokoro \"\$\{args\[@\]\}\"$", RUN_SCRIPT.read_text(),
+                     re.MULTILINE), "exec, so s6 supervises the server itself"
+
+
+# ---- Dockerfiles and compose files -----------------------------------------------------
+
+def instructions(dockerfile: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    lines = [line for line in dockerfile.read_text(encoding="utf-8").splitlines()
+             if not line.lstrip().startswith("#")]
+    joined = re.sub(r"\\\n\s*", " ", "\n".join(lines))
+    return [(parts[0].upper(), parts[1] if len(parts) > 1 else "")
+            for line in joined.splitlines() if (parts := line.strip().split(None, 1))]
+
+
+def dockerignore_patterns() -> list[str]:
+    return [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+
+
+def ignored(path: str, patterns: list[str]) -> bool:
+    path = path.rstrip("/")
+    return any(fnmatch(path, p) or fnmatch(path, p + "/*") or fnmatch(path, p.replace("**/", ""))
+               for p in patterns)
+
+
+@pytest.mark.parametrize("name", sorted(DOCKERFILES))
+def test_dockerfile_installs_with_script_setup(name: str) -> None:
+    """One install command for README, CI and every image, so they cannot drift apart."""
+    runs = [args for op, args in instructions(DOCKERFILES[name]) if op == "RUN"]
+    assert not any(re.search(r"\bpip3? install|\buv pip\b|\bpoetry\b", r) for r in runs)
+    setups = [re.search(r"(?:^|&&\s*)(script/setup(?: --[a-z]+)*)", r) for r in runs]
+    commands = [m.group(1) for m in setups if m]
+    assert commands == ["script/setup --gpu" if name == "gpu" else "script/setup"]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "script/setup" in readme and "script/setup" in (ROOT / ".ci" / "run").read_text()
+    setup = (ROOT / "script" / "setup").read_text()
+    assert "requirements/nodeps.txt" in setup and '-e ".[$extras]"' in setup
+
+
+@pytest.mark.parametrize("name", sorted(DOCKERFILES))
+def test_dockerfile_copies_exist(name: str) -> None:
+    patterns = dockerignore_patterns()
+    copied: list[str] = []
+    for op, args in instructions(DOCKERFILES[name]):
+        if op not in ("COPY", "ADD") or args.startswith("--from"):
+            continue
+        *sources, _ = args.split()
+        for source in sources:
+            assert (ROOT / source).exists(), f"{name}: COPY {source} does not exist"
+            assert not ignored(source, patterns), f"{name}: {source} is in .dockerignore"
+            copied.append(source.rstrip("/"))
+    # what script/setup needs to install the package
+    needed = {"pyproject.toml", "README.md", "requirements", "script", "wyoming_kokoro",
+              "docker/verify_install.py"}
+    assert needed <= set(copied), needed - set(copied)
+    if name == "addon":
+        assert "addon" in copied, "the s6 services"
+
+
+def test_addon_dockerfile_runs_on_the_supervisor_base() -> None:
+    ops = instructions(DOCKERFILES["addon"])
+    assert ops[0] == ("ARG", "BUILD_FROM=ghcr.io/home-assistant/amd64-base-debian:bookworm")
+    froms = [args for op, args in ops if op == "FROM"]
+    assert froms and all(f.split()[0] == "${BUILD_FROM}" for f in froms)
+    assert ("COPY", "addon/ /") in ops
+    env = " ".join(args for op, args in ops if op == "ENV")
+    assert 'PATH="/app/.venv/bin:${PATH}"' in env, "s6 scripts call wyoming-kokoro and python3"
+    assert not any(op in ("ENTRYPOINT", "CMD") for op, _ in ops), "the base image's s6 /init"
+
+
+@pytest.mark.parametrize("name", sorted(DOCKERFILES))
+def test_dockerfile_healthcheck_is_a_describe(name: str) -> None:
+    checks = [args for op, args in instructions(DOCKERFILES[name]) if op == "HEALTHCHECK"]
+    assert len(checks) == 1
+    command = shlex.split(checks[0].split(" CMD ", 1)[1])
+    assert command[:3] == ["python3", "-m", "wyoming_kokoro.health"]
+    assert command[command.index("--uri") + 1] == "tcp://127.0.0.1:10200"
+    assert "--start-period=" in checks[0], "the first start downloads the model"
+    usage = subprocess.run([sys.executable, "-m", "wyoming_kokoro.health", "--help"],
+                           capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    flags = [a for a in command[3:] if a.startswith("--")]
+    assert all(flag in usage for flag in flags)
+
+
+def test_standalone_images() -> None:
+    standalone = instructions(DOCKERFILES["standalone"])
+    assert ("ARG", "PYTHON_IMAGE=python:3.11-slim-bookworm") in standalone
+    gpu = instructions(DOCKERFILES["gpu"])
+    assert any(op == "ARG" and a.startswith("CUDA_IMAGE=nvidia/cuda:") for op, a in gpu)
+    gpu_text = DOCKERFILES["gpu"].read_text()
+    assert "--provider CUDAExecutionProvider" in gpu_text
+    assert "--provider TensorrtExecutionProvider" in gpu_text
+    for ops in (standalone, gpu):
+        assert ("ENTRYPOINT", '["wyoming-kokoro"]') in ops
+        assert any(op == "VOLUME" and "/data" in a for op, a in ops)
+    assert any(op == "VOLUME" and "/trt-cache" in a for op, a in gpu)
+
+
+def image_environment() -> dict[str, str]:
+    """Every WYOMING_KOKORO_* the images and compose files set."""
+    found: dict[str, str] = {}
+    for dockerfile in DOCKERFILES.values():
+        for op, args in instructions(dockerfile):
+            if op == "ENV":
+                found.update(dict(re.findall(rf"({ENV_PREFIX}\w+)=(\S+)", args)))
+    for compose in COMPOSE_FILES.values():
+        for service in load(compose)["services"].values():
+            found.update({k: str(v) for k, v in service.get("environment", {}).items()})
+    return found
+
+
+def test_image_environment_are_real_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    """WYOMING_KOKORO_X=v must mean the same as --x v (a typo would be ignored silently)."""
+    environment = image_environment()
+    assert {f"{ENV_PREFIX}DATA_DIR", f"{ENV_PREFIX}TRT_CACHE_DIR",
+            f"{ENV_PREFIX}PROVIDERS"} <= set(environment)
+    for name, value in environment.items():
+        flag = "--" + name.removeprefix(ENV_PREFIX).lower().replace("_", "-")
+        values = value.split(",") if flag == "--data-dir" else [value]
+        expected = settings_from([arg for v in values for arg in (flag, v)])
+        monkeypatch.setenv(name, value)
+        assert parse_settings([]) == expected, name
+        monkeypatch.delenv(name)
+
+
+@pytest.mark.parametrize("name", sorted(COMPOSE_FILES))
+def test_compose_file(name: str) -> None:
+    compose = load(COMPOSE_FILES[name])
+    (service,) = compose["services"].values()
+    build = service["build"]
+    context = (COMPOSE_FILES[name].parent / build["context"]).resolve()
+    assert context == ROOT and (context / build["dockerfile"]).resolve() == DOCKERFILES[name]
+    settings = settings_from(service["command"])
+    assert settings.zeroconf is not None, "standalone runs announce themselves"
+    assert service["network_mode"] == "host", "mDNS needs the host network"
+    mounts = {v.split(":")[1] for v in service["volumes"]}
+    assert "/data" in mounts
+    assert set(compose["volumes"]) == {v.split(":")[0] for v in service["volumes"]}
+    if name == "gpu":
+        assert "/trt-cache" in mounts
+        (device,) = service["deploy"]["resources"]["reservations"]["devices"]
+        assert device["driver"] == "nvidia" and "gpu" in device["capabilities"]
