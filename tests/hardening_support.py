@@ -10,10 +10,14 @@ from __future__ import annotations
 import asyncio
 import atexit
 import functools
+import hashlib
+import http.server
 import json
 import logging
 import os
+import resource
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -200,8 +204,8 @@ class RawClient:
             while True:
                 try:
                     event = await async_read_event(self.reader)
-                except ConnectionError:
-                    event = None
+                except (ConnectionError, asyncio.IncompleteReadError):
+                    event = None  # reset, or closed in the middle of an event
                 if event is None:
                     self.reply.closed = True
                     return self.reply
@@ -334,3 +338,127 @@ def wait_listening(port: int, process: subprocess.Popen, timeout: float = 90.0) 
         except OSError:
             time.sleep(0.1)
     raise AssertionError("server did not start listening")
+
+
+# -- a fake Hugging Face hub ------------------------------------------------------------
+HUB_REPO = "test-org/kokoro-test"
+
+
+class FakeHub(http.server.ThreadingHTTPServer):
+    """The Hugging Face resolve endpoint on 127.0.0.1, misbehaving on demand:
+    `cut-once` drops the first GET half-way, `cut-always` every GET, `corrupt` serves bytes
+    that do not match the sha256 it announces."""
+
+    daemon_threads = True
+
+    def __init__(self, files: dict[str, bytes], mode: str) -> None:
+        super().__init__(("127.0.0.1", 0), _HubHandler)
+        self.files = files
+        self.mode = mode
+        self.requests: list[str] = []
+        self.gets = 0
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _HubHandler(http.server.BaseHTTPRequestHandler):
+    server: FakeHub
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _file(self) -> tuple[str, bytes] | None:
+        prefix = f"/{HUB_REPO}/resolve/main/"
+        self.server.requests.append(f"{self.command} {self.path}")
+        if not self.path.startswith(prefix):
+            return None
+        name = self.path[len(prefix):].split("?")[0]
+        return (name, self.server.files[name]) if name in self.server.files else None
+
+    def _headers(self, name: str, data: bytes) -> None:
+        self.send_header("X-Repo-Commit", "0123456789abcdef0123456789abcdef01234567")
+        self.send_header("ETag", f'"{hashlib.sha256(data).hexdigest()}"')
+        self.send_header("X-Linked-Etag", f'"{hashlib.sha256(data).hexdigest()}"')
+        self.send_header("X-Linked-Size", str(len(data)))
+        self.send_header("Accept-Ranges", "bytes")
+
+    def do_HEAD(self) -> None:
+        found = self._file()
+        if found is None:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self._headers(*found)
+        self.send_header("Content-Length", str(len(found[1])))
+        self.end_headers()
+
+    def do_GET(self) -> None:
+        found = self._file()
+        if found is None:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        name, data = found
+        body = data
+        if self.server.mode == "corrupt":
+            body = bytes([data[0] ^ 0xFF]) + data[1:]
+        start = 0
+        if (wanted := self.headers.get("Range", "")).startswith("bytes="):
+            start = int(wanted[6:].split("-")[0])
+        self.server.gets += 1
+        self.send_response(206 if start else 200)
+        self._headers(name, data)
+        if start:
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        self.send_header("Content-Length", str(len(data) - start))
+        self.end_headers()
+        cut = self.server.mode == "cut-always" or (
+            self.server.mode == "cut-once" and self.server.gets == 1)
+        if cut and len(body) - start > 1:
+            self.wfile.write(body[start:start + (len(body) - start) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)  # half-way: the peer sees the body end early
+            return
+        self.wfile.write(body[start:])
+
+
+RESOLVE = """
+import hashlib, sys
+from pathlib import Path
+from wyoming_kokoro.engine.assets import AssetError, resolve
+data = Path(sys.argv[1])
+try:
+    assets = resolve("b32", None, [data], data, repo=sys.argv[2], bundle_fallback=False)
+except AssetError as err:
+    print("ASSET-ERROR", err)
+    sys.exit(3)
+print(hashlib.sha256(assets.model.read_bytes()).hexdigest(), assets.model)
+"""
+
+
+def resolve_from_hub(hub: FakeHub, data: Path, fsize: int | None = None,
+                     repo: str = HUB_REPO) -> subprocess.CompletedProcess:
+    env = cli_env(HF_ENDPOINT=hub.endpoint, HF_HUB_OFFLINE="0", HF_HOME=str(data / "hf-home"),
+                  HF_HUB_DISABLE_TELEMETRY="1", HF_HUB_DISABLE_XET="1",
+                  HF_HUB_ETAG_TIMEOUT="5", HF_HUB_DOWNLOAD_TIMEOUT="5",
+                  NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
+    for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
+        env.pop(proxy, None)
+
+    def limit_file_size() -> None:  # a disk that fills up after `fsize` bytes per file
+        if fsize is not None:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+
+    return subprocess.run([PYTHON, "-c", RESOLVE, str(data), repo], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120,
+                          preexec_fn=limit_file_size)
+
+

@@ -47,7 +47,7 @@ SENTENCES = ["Turned on the kitchen lights.", "The temperature is twenty one deg
 
 
 @pytest.fixture(scope="module")
-def engine() -> Engine:
+def fast() -> Engine:
     return fast_engine()
 
 
@@ -106,7 +106,7 @@ def _rss_mb() -> float:
     return psutil.Process().memory_info().rss / 1e6
 
 
-async def test_soak_mixed_requests_from_concurrent_clients(engine: Engine) -> None:
+async def test_soak_mixed_requests_from_concurrent_clients(fast: Engine) -> None:
     peak = [0.0]
     sampling = threading.Event()
 
@@ -115,7 +115,7 @@ async def test_soak_mixed_requests_from_concurrent_clients(engine: Engine) -> No
             peak[0] = max(peak[0], _rss_mb())
             time.sleep(0.1)
 
-    with serving(engine, max_text_length=5000, idle_timeout=30) as thread:
+    with serving(fast, max_text_length=5000, idle_timeout=30) as thread:
         rng = random.Random(5)
         # warm-up: every kind once, so caches (G2P, voices by language) are filled first
         for kind in sorted(set(KINDS)):
@@ -165,6 +165,39 @@ async def test_soak_mixed_requests_from_concurrent_clients(engine: Engine) -> No
     assert tasks_after <= tasks_before and threads_after <= threads_before
     assert open_after == 0 and clients_after == {}
     assert rss_after - rss_before < 100  # flat: a generous bound for allocator noise
+
+
+async def test_soak_through_the_real_model(server) -> None:
+    """A smaller mix through the real int8 model (the session server): ONNX Runtime's
+    arenas and the real G2P included. Texts are short so CPU CI stays bounded."""
+    kinds = ["describe", "synthesize", "stream", "empty", "abandon", "describe"]
+    rng = random.Random(11)
+    for kind in ("synthesize", "stream", "abandon"):  # arenas and caches grow on first use
+        assert (await _one(server.port, kind, "127.0.0.1", rng))[0] == "ok"
+    assert await settle(server, lambda: no_work_tasks(server))
+    rss_before = _rss_mb()
+    outcomes: list[tuple[str, str, float]] = []
+
+    async def client(index: int) -> None:
+        local = random.Random(100 + index)
+        for _ in range(len(kinds)):
+            kind = local.choice(kinds)
+            outcome, seconds = await _one(server.port, kind, f"127.0.0.{20 + index}", local)
+            outcomes.append((kind, outcome, seconds))
+
+    started = time.monotonic()
+    async with asyncio.timeout(600):
+        await asyncio.gather(*(client(i) for i in range(3)))
+    duration = time.monotonic() - started
+    assert await settle(server, lambda: no_work_tasks(server))
+    rss_after = _rss_mb()
+    unexpected = [o for _, o, _ in outcomes if o != "ok"]
+    describes = [s for k, _, s in outcomes if k == "describe"] or [0.0]
+    print(f"\nreal-model soak: {len(outcomes)} requests from 3 clients in {duration:.1f} s, "
+          f"{len(unexpected)} unexpected; RSS {rss_before:.0f} → {rss_after:.0f} MB; "
+          f"describe max {max(describes) * 1000:.0f} ms")
+    assert not unexpected, unexpected
+    assert rss_after - rss_before < 150
 
 
 # -- property-based fuzz of event sequences ------------------------------------------------
@@ -257,16 +290,16 @@ async def _run_sequence(port: int, items: list[bytes], abort: bool) -> None:
 
 
 @pytest.fixture(scope="module")
-def fuzz_server(engine: Engine):
+def fuzz_server(fast: Engine):
     """The fuzzed server, with every ERROR record logged while it runs collected."""
     spy = LogSpy(logging.ERROR)
-    with spy.installed(), serving(engine, max_text_length=2000, idle_timeout=0.5,
+    with spy.installed(), serving(fast, max_text_length=2000, idle_timeout=0.5,
                                   write_timeout=5) as thread:
         thread.spy = spy  # type: ignore[attr-defined]
         yield thread
 
 
-@settings(max_examples=400, deadline=None, derandomize=True,
+@settings(max_examples=500, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(items=st.lists(ITEMS, min_size=1, max_size=16), abort=st.booleans())
 def test_fuzzed_event_sequences_never_break_the_server(fuzz_server, items: list[bytes],

@@ -30,13 +30,13 @@ SENTENCE = "Turned on the kitchen lights."
 
 
 @pytest.fixture(scope="module")
-def engine() -> Engine:
+def fast() -> Engine:
     return fast_engine()
 
 
 @pytest.fixture(scope="module")
-def server(engine: Engine):
-    with serving(engine, idle_timeout=5.0, write_timeout=5.0) as thread:
+def server(fast: Engine):
+    with serving(fast, idle_timeout=5.0, write_timeout=5.0) as thread:
         yield thread
 
 
@@ -168,8 +168,8 @@ async def test_malformed_chunk_fails_the_stream_cleanly(server: ServerThread) ->
     assert "audio-chunk" not in after_error and "audio-start" not in after_error
 
 
-async def test_silent_client_is_dropped_after_idle_timeout(engine: Engine) -> None:
-    with serving(engine, idle_timeout=0.5) as thread:
+async def test_silent_client_is_dropped_after_idle_timeout(fast: Engine) -> None:
+    with serving(fast, idle_timeout=0.5) as thread:
         silent = await RawClient.connect(thread.port)
         reply = await silent.read(timeout=10)
         assert codes(reply) == ["idle-timeout"] and reply.closed
@@ -178,8 +178,8 @@ async def test_silent_client_is_dropped_after_idle_timeout(engine: Engine) -> No
         assert await settle(thread, lambda: no_work_tasks(thread))
 
 
-async def test_idle_stream_releases_its_synthesis_slot(engine: Engine) -> None:
-    with serving(engine, idle_timeout=0.5, max_concurrent=1) as thread:
+async def test_idle_stream_releases_its_synthesis_slot(fast: Engine) -> None:
+    with serving(fast, idle_timeout=0.5, max_concurrent=1) as thread:
         idle = await RawClient.connect(thread.port)
         await idle.send(start())
         await idle.send(chunk(SENTENCE + " And then"))
@@ -192,10 +192,10 @@ async def test_idle_stream_releases_its_synthesis_slot(engine: Engine) -> None:
         await idle.close()
 
 
-async def test_slow_reader_is_judged_by_the_write_timeout_not_idle(engine: Engine) -> None:
+async def test_slow_reader_is_judged_by_the_write_timeout_not_idle(fast: Engine) -> None:
     """A client that pauses reading a long answer, sending nothing, is not idle: the server
     is still writing to it. Only --write-timeout may drop it."""
-    with serving(engine, sndbuf=4096, idle_timeout=0.3, write_timeout=10.0) as thread:
+    with serving(fast, sndbuf=4096, idle_timeout=0.3, write_timeout=10.0) as thread:
         client = await RawClient.connect(thread.port, rcvbuf=4096)
         await client.send(start())
         await client.send(chunk("[pause:10s] " * 5 + SENTENCE + " "))
@@ -213,9 +213,9 @@ async def test_slow_reader_is_judged_by_the_write_timeout_not_idle(engine: Engin
 
 
 @pytest.mark.parametrize("streaming", [False, True])
-async def test_disconnect_mid_synthesis_stops_all_work(engine: Engine, streaming: bool) -> None:
+async def test_disconnect_mid_synthesis_stops_all_work(fast: Engine, streaming: bool) -> None:
     text = " ".join([SENTENCE] * 60)
-    with serving(engine) as thread:
+    with serving(fast) as thread:
         for _ in range(3):
             client = await RawClient.connect(thread.port)
             events = [start(), chunk(text), stop()] if streaming else [
@@ -245,8 +245,8 @@ class _CountingEngine:
 
 
 @pytest.mark.parametrize("mode", ["synthesize", "stream", "stream without stop"])
-async def test_client_that_never_reads_cannot_pin_audio(engine: Engine, mode: str) -> None:
-    counting = _CountingEngine(engine)
+async def test_client_that_never_reads_cannot_pin_audio(fast: Engine, mode: str) -> None:
+    counting = _CountingEngine(fast)
     pauses = "Hello. " + "[pause:10s] " * 100 + "Done. "  # 1000 s of audio: 48 MB of PCM
     with serving(counting, sndbuf=4096, write_timeout=1.0) as thread:  # type: ignore[arg-type]
         client = await RawClient.connect(thread.port, rcvbuf=4096)
@@ -267,10 +267,10 @@ async def test_client_that_never_reads_cannot_pin_audio(engine: Engine, mode: st
     assert produced < 2_000_000  # socket buffers + the engine's prefetch, not the answer
 
 
-async def test_text_limit_is_checked_before_the_wire_limit(engine: Engine) -> None:
+async def test_text_limit_is_checked_before_the_wire_limit(fast: Engine) -> None:
     """A raised --max-text-length must not be capped by the event size limit: escaped JSON
     takes up to 12 bytes per character, so 400,000 astral symbols are 4.8 MB on the wire."""
-    with serving(engine, max_text_length=400_000) as thread:
+    with serving(fast, max_text_length=400_000) as thread:
         at_limit = await ask(thread.port, raw_event("synthesize", {"text": "𝄞" * 400_000}),
                              until="audio-stop", timeout=60)
         over = await ask(thread.port, raw_event("synthesize", {"text": "𝄞" * 400_001}),
@@ -280,7 +280,7 @@ async def test_text_limit_is_checked_before_the_wire_limit(engine: Engine) -> No
 
 
 async def test_stream_without_sentence_ends_keeps_per_chunk_work_bounded(
-        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+        fast: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     """The sentence detector rescans its pending text on every chunk: 6,000 chunks with no
     full stop must not pile up into one ever-growing pending text (quadratic event-loop work
     that would stall every other client)."""
@@ -299,7 +299,7 @@ async def test_stream_without_sentence_ends_keeps_per_chunk_work_bounded(
             return sentences
 
     monkeypatch.setattr(server_module, "SentenceStreamer", Recording)
-    with serving(engine) as thread:
+    with serving(fast) as thread:
         client = await RawClient.connect(thread.port)
         await client.send(start())
         for _ in range(6000):
@@ -311,3 +311,22 @@ async def test_stream_without_sentence_ends_keeps_per_chunk_work_bounded(
     assert reply.types[-1] == "info" and "error" not in reply.types
     assert len(pending) == 6000
     assert max(pending) <= 4 * server_module.MAX_PENDING_CHARS, max(pending)
+
+
+async def test_a_flood_of_bad_events_is_one_warning(server: ServerThread) -> None:
+    """Thousands of orphan chunks, restarts and malformed chunks: the log gets one line for
+    each kind of mistake, not one per event (a home server's log is not a DoS target)."""
+    import logging
+
+    from .hardening_support import LogSpy
+
+    spy = LogSpy(logging.WARNING)
+    flood = [raw_event("synthesize-chunk", {"text": "x"})] * 2000
+    flood += [raw_event("synthesize-start")] * 200
+    flood += [raw_event("synthesize-chunk", {"nope": 1})] * 500
+    with spy.installed():
+        reply = await ask(server.port, b"".join(flood), raw_event("describe"), until="info",
+                          timeout=60)
+    assert reply.types[-1] == "info"
+    texts = [t for t in spy.texts() if t.startswith("wyoming_kokoro.server")]
+    assert len(texts) <= 3, texts[:5]

@@ -57,7 +57,7 @@ HOSTILE: dict[str, str] = {
     "hyphen chain": "a-" * 1500,
     "slash chain": "on/off/" * 400,
     "camel-case blob": "aB" * 1500,
-    "one letter under 5,000 accents": "x" + "\u0301" * 5000,
+    "one letter under 20,000 accents": "x" + "\u0301" * 20_000,
     "5,000 digits": "7" * 5000,
     "mixed scripts": "Hello 世界, привет мир, γειά σου κόσμε, नमस्ते दुनिया, こんにちは世界, "
                      "안녕하세요 세계, สวัสดีชาวโลก, שלום עולם, مرحبا بالعالم.",
@@ -96,13 +96,13 @@ def chunks_of(text: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def engine() -> Engine:
+def fast() -> Engine:
     return fast_engine()
 
 
 @pytest.fixture(scope="module")
-def server(engine: Engine):
-    with serving(engine, max_text_length=100_000) as thread:
+def server(fast: Engine):
+    with serving(fast, max_text_length=100_000) as thread:
         yield thread
         print(f"\nhostile texts tried: {len(TRIED)} "
               f"({sum(len(t) for t in TRIED) / 1e6:.1f} M characters)")
@@ -143,7 +143,7 @@ EXPECTED: dict[str, set[str]] = {
     "invalid surrogates": {"speech"}, "absurd pauses": {"speech"},
     "pause tag only": {"silence"}, "one 60,000-character run-on": {"speech"},
     "hyphen chain": {"speech"}, "camel-case blob": {"speech"}, "5,000 digits": {"speech"},
-    "one letter under 5,000 accents": {"speech"},
+    "one letter under 20,000 accents": {"speech"},
 }
 
 
@@ -198,8 +198,8 @@ def test_fuzzed_text_figures(server: ServerThread) -> None:
 
 
 def test_pause_tag_with_a_long_number_is_linear() -> None:
-    """`[pause:` + 50,000 digits: the old `[0-9]*\\.?[0-9]+` backtracked for minutes."""
-    text = "[pause:" + "1" * 50_000 + " then words"
+    """`[pause:` + 99,990 digits: the old `[0-9]*\\.?[0-9]+` backtracked for minutes."""
+    text = "[pause:" + "1" * 99_990 + " then words"
     result = subprocess.run(
         [PYTHON, "-c", "import sys; from wyoming_kokoro.engine.text import split_pauses; "
                        "print(len(split_pauses(sys.stdin.read())))"],

@@ -72,11 +72,14 @@ def test_pad_frames_are_not_decoded(engine: Engine) -> None:
 def test_head_comes_first_and_seams_are_quiet(engine: Engine) -> None:
     options = engine.model.chunk_options
     features = engine.model.split.acoustic(feeds_for(engine, SENTENCES[2]))
-    start, end = speech_frames(features, options)
-    seams = plan_chunks(features, start, end, options)
+    window = speech_window(features, options)
+    start, end = window.start, window.end
+    seams = plan_chunks(features, window, options)
     assert seams[0] == start and seams[-1] == end and len(seams) >= 4
     sizes = np.diff(seams)
-    assert sizes[0] <= options.head_frames + options.seam_search
+    heard_head = seams[1] - window.out_start
+    assert options.head_frames - options.seam_search <= heard_head  # ≈0.5 s heard at once
+    assert heard_head <= options.head_frames + options.seam_search
     assert all(b >= a - 2 * options.seam_search for a, b in pairwise(sizes[:-1]))  # growing
     median_energy = float(np.median(features.energy[start:end]))
     assert all(features.energy[s] <= median_energy for s in seams[1:-1])
@@ -91,8 +94,7 @@ def test_seams_are_clean(engine: Engine, text: str) -> None:
     chunked = np.concatenate(pieces)
     whole = render_whole(split, features, options)
     assert len(chunked) == len(whole) and len(pieces) >= 2
-    seams = [window.samples(s) for s in plan_chunks(features, window.start, window.end,
-                                                     options)[1:-1]]
+    seams = [window.samples(s) for s in plan_chunks(features, window, options)[1:-1]]
     report = seam_report(chunked, whole, seams)
     assert report["seam_flux"] <= 1.25 * report["flux_p99"], report  # no click at seams
     assert report["seam_jump"] <= 1.5 * report["jump_p999"], report
@@ -126,7 +128,6 @@ def test_loudness_is_continuous_across_seams(engine: Engine) -> None:
     split, options = engine.model.split, engine.model.chunk_options
     features = split.acoustic(feeds_for(engine, SENTENCES[1]))
     window = speech_window(features, options)
-    start, end = window.start, window.end
     chunked = np.concatenate(list(render_chunks(split, features, options)))
     whole = render_whole(split, features, options)
     win = 1200  # 50 ms either side of each seam
@@ -134,7 +135,7 @@ def test_loudness_is_continuous_across_seams(engine: Engine) -> None:
     def level(a: np.ndarray, at: int) -> float:
         return float(np.sqrt(np.mean(a[max(0, at - win) : at + win] ** 2)) + 1e-4)
 
-    for seam in plan_chunks(features, start, end, options)[1:-1]:
+    for seam in plan_chunks(features, window, options)[1:-1]:
         at = window.samples(seam)
         assert abs(np.log(level(chunked, at) / level(whole, at))) < np.log(2.0)
 

@@ -63,7 +63,11 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
         if listener is not None:
             listener.close()  # no new connections
         if service.connections:  # in-flight requests get a moment to finish, then are closed
-            await asyncio.wait(list(service.connections), timeout=5)
+            _, unfinished = await asyncio.wait(list(service.connections), timeout=5)
+            for task in unfinished:  # closing a transport that is still written to never
+                task.cancel()  # ends: a slow reader kept the process alive for minutes
+            if unfinished:
+                await asyncio.wait(unfinished, timeout=5)
         await server.stop()
         engine.close()
 

@@ -177,6 +177,14 @@ class KokoroEventHandler(AsyncEventHandler):
         self.client: _Client | None = None
         self._writing = 0  # writes in progress
         self._last_activity = time.monotonic()
+        self._warned: set[str] = set()
+
+    def _warn(self, key: str, message: str, *args: object) -> None:
+        """A client's repeated mistake is one warning per connection, then debug: a flood of
+        bad events must not flood the log."""
+        level = logging.DEBUG if key in self._warned else logging.WARNING
+        self._warned.add(key)
+        _LOGGER.log(level, message, *args)
 
     # -- connection loop ------------------------------------------------------------------
     async def run(self) -> None:
@@ -317,7 +325,8 @@ class KokoroEventHandler(AsyncEventHandler):
         except (TimeoutError, ConnectionError):
             return False
         except (KeyError, TypeError, ValueError, AttributeError) as err:
-            _LOGGER.warning("Malformed %s event: %s", event.type, _clip(err))
+            self._warn(f"malformed {event.type}", "Malformed %s event: %s", event.type,
+                       _clip(err))
             text = f"malformed {event.type} event: {_clip(err)}"
             if self._stream is not None:  # the stream fails; stopped still comes at stop
                 await self._stream.fail("bad-request", text)
@@ -381,7 +390,7 @@ class KokoroEventHandler(AsyncEventHandler):
 
     async def _on_start(self, start: SynthesizeStart) -> None:
         if self._stream is not None:
-            _LOGGER.warning("synthesize-start while a stream is open; restarting the stream")
+            self._warn("restart", "synthesize-start while a stream is open; restarting it")
             stream, self._stream = self._stream, None
             await stream.abort()
         try:
@@ -396,7 +405,7 @@ class KokoroEventHandler(AsyncEventHandler):
 
     async def _on_chunk(self, chunk: SynthesizeChunk) -> None:
         if self._stream is None:
-            _LOGGER.warning("synthesize-chunk without synthesize-start; ignored")
+            self._warn("orphan chunk", "synthesize-chunk without synthesize-start; ignored")
             return
         await self._stream.add(chunk.text)
 

@@ -56,10 +56,10 @@ def find_boundary(graph: object) -> list[str]:
 @dataclass
 class ChunkOptions:
     head_frames: int = 20  # first audio: 0.5 s of speech, decoded alone
-    growth: float = 3.0  # later chunks grow: few seams, and each decodes before the last ends
+    growth: float = 2.0  # later chunks grow: few seams, and each decodes before the last ends
     max_frames: int = 160
-    context: int = 10  # frames of context decoded on each side of a chunk, then dropped
-    head_context: int = 16  # the head's right context: it has no left one, and starts the voice
+    context: int = 8  # frames of context decoded on each side of a chunk, then dropped
+    head_context: int = 10  # the head's right context (it has no left one): cheap, short TTFA
     crossfade: int = 480  # samples blended across a seam (20 ms)
     seam_search: int = 8  # frames around the planned seam searched for a quiet one
     voiced_penalty: float = 4.0  # energy units a voiced seam frame costs
@@ -242,11 +242,12 @@ def speech_frames(features: Features, options: ChunkOptions) -> tuple[int, int]:
     return window.start, window.end
 
 
-def plan_chunks(features: Features, start: int, end: int, options: ChunkOptions) -> list[int]:
-    """Seam frames between start and end: growing chunks, each seam moved to the quietest
-    unvoiced frame near its planned place."""
+def plan_chunks(features: Features, window: Window, options: ChunkOptions) -> list[int]:
+    """Seam frames from window.start to window.end: growing chunks (the head counted from the
+    first heard frame), each seam moved to the quietest unvoiced frame near its place."""
+    start, end = window.start, window.end
     seams = [start]
-    size = float(options.head_frames)
+    size = float(options.head_frames + window.out_start - start)
     # Quiet = low energy over three frames (a word gap, not a stop closure), unvoiced first.
     padded = np.pad(features.energy, 1, mode="edge")
     smooth = np.maximum(np.maximum(padded[:-2], padded[1:-1]), padded[2:])
@@ -259,7 +260,7 @@ def plan_chunks(features: Features, start: int, end: int, options: ChunkOptions)
         high = min(end - options.head_frames // 2, planned + options.seam_search)
         seam = low + int(np.argmin(quiet[low:high])) if high > low else planned
         seams.append(seam)
-        size = min(options.max_frames, size * options.growth)
+        size = min(options.max_frames, (seams[-1] - seams[-2]) * options.growth)
     seams.append(end)
     return seams
 
@@ -275,8 +276,8 @@ def chunk_steps(split: SplitModel, features: Features, options: ChunkOptions,
                 ) -> Generator[Job | np.ndarray, Any, None]:
     """Yields a decoder Job per chunk (its result is sent back), then that chunk's audio."""
     window = speech_window(features, options)
-    start, end = window.start, window.end
-    seams = plan_chunks(features, start, end, options)
+    end = window.end
+    seams = plan_chunks(features, window, options)
     half = options.crossfade // 2
     pending: np.ndarray | None = None  # last chunk's tail, to be blended with the next head
     for i in range(len(seams) - 1):
