@@ -52,9 +52,9 @@ def fast() -> Engine:
 
 
 # -- soak ---------------------------------------------------------------------------------
-CLIENTS = 6
+CLIENTS = 8
 LANGUAGES = ["es", "fr", "en-GB", "it"]
-REQUESTS_PER_CLIENT = 50
+REQUESTS_PER_CLIENT = 60
 KINDS = ["describe"] * 6 + ["synthesize"] * 5 + ["stream"] * 5 + [
     "empty", "too-long", "unknown-voice", "language", "abandon", "ssml"]
 
@@ -180,7 +180,7 @@ async def test_soak_through_the_real_model(server) -> None:
 
     async def client(index: int) -> None:
         local = random.Random(100 + index)
-        for _ in range(len(kinds)):
+        for _ in range(4):
             kind = local.choice(kinds)
             outcome, seconds = await _one(server.port, kind, f"127.0.0.{20 + index}", local)
             outcomes.append((kind, outcome, seconds))

@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 
 from wyoming_kokoro.engine.g2p import split_long_runs
 from wyoming_kokoro.engine.synth import Engine
-from wyoming_kokoro.engine.text import Pause, split_pauses, split_phonemes
+from wyoming_kokoro.engine.text import Pause, cleanup, split_pauses, split_phonemes
 
 from .hardening_support import (
+    FAST_VOICES,
     PYTHON,
     ROOT,
     ask,
@@ -168,6 +169,21 @@ async def test_hostile_text_gives_speech_silence_or_a_clear_error(
     assert await describe_ok(server.port)
 
 
+MIXED = ("Hello 世界, 草彅さん, 你好, привет, नमस्ते, مرحبا, שלום, ١٢٣ ๑๒๓ 123, x"
+         + "\u0301" * 20_000 + " 😀 done.")
+
+
+@pytest.mark.parametrize("voice", FAST_VOICES)
+async def test_mixed_scripts_and_zalgo_in_every_language(server: ServerThread,
+                                                         voice: str) -> None:
+    """Every voice's G2P meets every script (a kanji OpenJTalk lacks, Chinese for the
+    Japanese reader) and a letter under 20,000 accents."""
+    TRIED.append(MIXED)
+    reply = await ask(server.port, raw_event("synthesize", {"text": MIXED, "voice": {
+        "name": voice}}), until="audio-stop", timeout=120)
+    assert check(reply, False) in ("speech", "silence")
+
+
 @st.composite
 def odd_text(draw: st.DrawFn) -> str:
     pieces = st.one_of(
@@ -216,6 +232,14 @@ def test_long_runs_reach_misaki_as_words() -> None:
     link = "[" + "k" * 40 + "](/kˈɪʧən/)"
     assert split_long_runs(f"the {link} light-switch") == f"the {link} light-switch"
     assert split_long_runs("don't stop") == "don't stop"
+
+
+def test_zalgo_marks_are_capped_but_real_scripts_kept() -> None:
+    """More than 3 combining marks on a letter is noise every G2P reads in super-linear
+    time; the accents of real scripts (decomposed Vietnamese, Devanagari, Thai) stay."""
+    assert cleanup("x" + "\u0301" * 10_000 + " y") == "x" + "\u0301" * 3 + " y"
+    for word in ["Tiếng Việt", "e\u0323\u0302", "क्षत्रिय", "ภาษาไทย", "naïve café"]:
+        assert cleanup(word) == unicodedata.normalize("NFC", word)
 
 
 def test_run_on_phonemes_split_without_recursion_limit() -> None:

@@ -55,13 +55,15 @@ class ServerConfig:
     idle_timeout: float = 300.0  # a connection with no traffic either way this long is dropped
     max_connections: int = 64  # open connections, all clients together
     max_client_connections: int = 16  # open connections from one client address
-    max_client_concurrent: int | None = None  # one address's syntheses (None: half the slots)
+    # One address's syntheses. None: all slots — Home Assistant sends every satellite's speech
+    # from one address, so a per-address share would throttle the main client.
+    max_client_concurrent: int | None = None
 
     @property
     def client_concurrent(self) -> int:
         if self.max_client_concurrent is not None:
             return max(1, self.max_client_concurrent)
-        return max(1, self.max_concurrent // 2)
+        return self.max_concurrent
 
 
 def _clip(value: object, limit: int = 200) -> str:
@@ -465,12 +467,6 @@ class _AudioSender:
         await self.handler.write_event(AudioStop().event())
 
 
-# Streamed text with no sentence end yet is spoken once this long (cut after a space, or
-# anywhere at 4×): the sentence detector rescans its whole pending text on every chunk, so
-# 100,000 one-word chunks without a full stop would cost the event loop minutes.
-MAX_PENDING_CHARS = 2000
-
-
 class _StreamSession:
     """One synthesize-start … synthesize-stop: sentences go to the engine as soon as complete."""
 
@@ -489,7 +485,6 @@ class _StreamSession:
         self.task: asyncio.Task[None] | None = None
         self.ssml_buffer: list[str] = []
         self.awaiting_text = False  # the engine has spoken everything it was given
-        self.pending = 0  # characters added since the detector last released a sentence
 
     @property
     def busy(self) -> bool:
@@ -514,15 +509,7 @@ class _StreamSession:
         if is_ssml(self.text_format):
             self.ssml_buffer.append(text)  # markup can span chunks: parsed whole at stop
             return
-        sentences = self.sentences.add(text)
-        self.pending = 0 if sentences else self.pending + len(text)
-        if self.pending > MAX_PENDING_CHARS and (
-            text[-1:].isspace() or self.pending > 4 * MAX_PENDING_CHARS
-        ):
-            sentences += self.sentences.finish()
-            self.sentences = SentenceStreamer()
-            self.pending = 0
-        for sentence in sentences:
+        for sentence in self.sentences.add(text):
             self._push(sentence)
 
     def _push(self, sentence: str) -> None:

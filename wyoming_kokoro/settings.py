@@ -35,7 +35,7 @@ class Settings:
     max_text_length: int = 100_000
     max_connections: int = 64
     max_client_connections: int = 16
-    max_client_concurrent: int | None = None  # None: half of max_concurrent
+    max_client_concurrent: int | None = None  # None: all of max_concurrent
     idle_timeout: float = 300.0
     write_timeout: float = 30.0
     blends: list[str] = field(default_factory=list)
@@ -142,7 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-client-concurrent", type=_positive(int, 1, True),
                    default=_env("MAX_CLIENT_CONCURRENT"),
                    help="syntheses one client address runs at once, so one client cannot "
-                        "hold every slot (default: half of --max-concurrent, at least 1)")
+                        "hold every slot (default: --max-concurrent; Home Assistant sends "
+                        "all its speech from one address)")
     p.add_argument("--idle-timeout", type=_positive(float, 0.0),
                    default=float(_env("IDLE_TIMEOUT", d.idle_timeout)),
                    help="seconds a connection may pass with nothing sent either way "

@@ -115,7 +115,12 @@ def _japanese() -> Callable[[str], str]:
 
     class OpenJTalkTagger:  # stands in for fugashi.Tagger, which would need unidic
         def __call__(self, text: str) -> list[Word]:
-            nodes = pyopenjtalk.run_frontend(text, use_sudachi_kanji_yomi=False)
+            try:
+                nodes = pyopenjtalk.run_frontend(text, use_sudachi_kanji_yomi=False)
+            except ImportError:
+                # a kanji OpenJTalk does not know (草彅, or Chinese 你) makes pyopenjtalk-plus
+                # ask Sudachi, whose dictionary is not installed: read it without that step
+                nodes = pyopenjtalk.run_frontend(text, use_vanilla=True)
             return [Word(n["string"], Feature(pron(n), pron(n))) for n in nodes]
 
     g2p = ja.JAG2P.__new__(ja.JAG2P)

@@ -82,6 +82,10 @@ class Engine:
         # Text work (front end, G2P, crossfades) runs beside the model calls, so a request's
         # cheap steps — like noticing it is finished — never queue behind other requests.
         self.text_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kokoro-text")
+        started = threading.Barrier(3)  # start both text threads now: a flat thread count
+        for _ in range(2):  # from the first request on (and no spawn on the request path)
+            self.text_pool.submit(started.wait)
+        started.wait()
         self._warm_lock = threading.Lock()
 
     # -- voices -----------------------------------------------------------------------------
