@@ -43,6 +43,7 @@ class Settings:
     lexicon_dir: Path | None = None  # None: DATA_DIR/lexicon
     streaming: bool = True
     streaming_decoder: bool | None = None  # None = auto (CPU sessions only)
+    first_model: str = "auto"  # small bucket for a request's first words (bucket models)
     zeroconf: str | None = None
     zeroconf_host: str | None = None
     allow_download: bool = True
@@ -163,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "repeatable")
     p.add_argument("--no-streaming", action="store_true", default=_env_bool("NO_STREAMING"),
                    help="do not advertise streaming synthesis")
+    p.add_argument("--first-model", default=_env("FIRST_MODEL", "auto"),
+                   help="fixed-bucket models: a small bucket (name or path) that speaks each "
+                        "request's first words; auto = b32 when found or downloadable, off")
     p.add_argument("--streaming-decoder", choices=("auto", "on", "off"),
                    default=_env("STREAMING_DECODER", "auto"),
                    help="dynamic models: decode a short head first, the rest while it plays; "
@@ -202,6 +206,7 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         emoji=args.emoji, lexicon_dir=Path(args.lexicon_dir) if args.lexicon_dir else None,
         streaming=not args.no_streaming,
         streaming_decoder={"on": True, "off": False}.get(args.streaming_decoder),
+        first_model=args.first_model,
         zeroconf=args.zeroconf,
         zeroconf_host=args.zeroconf_host, allow_download=not args.no_download,
         debug=args.debug, log_format=args.log_format,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 from ..frontend.cleanup import EmojiMode
 from ..frontend.reader import FrontEnd, FrontendOptions
-from .assets import Assets, resolve
+from .assets import AssetError, Assets, resolve
 from .g2p import G2PRegistry
-from .model import KokoroModel
+from .model import KokoroModel, ModelError
 from .synth import Engine, SynthOptions
 from .voices import VoiceError, VoiceLibrary, load_packs
 
@@ -51,6 +52,31 @@ def pick_default_voice(library: VoiceLibrary, wanted: str | None, bundle: bool) 
     return next(iter(library.voices))
 
 
+FIRST_AUDIO_BUCKET = "b32"  # 30 tokens, ≈4–5 words: the published TensorRT cost is half of b64
+
+
+def load_first_model(settings: object, main: KokoroModel, trt_cache: Path) -> KokoroModel | None:
+    """The small bucket that speaks a request's first words (fixed-bucket models only)."""
+    choice = (getattr(settings, "first_model", "auto") or "auto").strip()
+    if choice == "off" or main.contract.bucket is None:
+        return None
+    name = FIRST_AUDIO_BUCKET if choice == "auto" else choice
+    if choice == "auto" and main.contract.bucket <= 32:
+        return None
+    try:
+        assets = resolve(name, None, settings.data_dirs, settings.target_dir, settings.hf_repo,
+                         allow_download=settings.allow_download, bundle_fallback=False)
+        first = KokoroModel.load(assets.model, settings.providers, settings.threads, trt_cache)
+    except (AssetError, ModelError) as err:
+        _LOGGER.info("No first-audio bucket (%s): every segment uses the main model", err)
+        return None
+    if first.contract.bucket is None or first.capacity >= main.capacity:
+        return None
+    _LOGGER.info("First words of each request on %s (capacity %d)", assets.model.name,
+                 first.capacity)
+    return first
+
+
 def load_engine(settings: object, warm_up: bool = True) -> Engine:
     """Build the engine the server and the CLI share (settings: a Settings instance)."""
     started = time.monotonic()
@@ -68,8 +94,10 @@ def load_engine(settings: object, warm_up: bool = True) -> Engine:
     frontend = FrontEnd(FrontendOptions(
         emoji=EmojiMode(settings.emoji),
         lexicon_dir=settings.lexicon_dir or settings.data_dirs[0] / "lexicon"))
+    first = load_first_model(settings, model, trt_cache)
     engine = Engine(model, library, default, G2PRegistry(), options, workers=settings.workers,
                     frontend=frontend)
+    engine.first_model = first
     if warm_up:
         engine.warm_up()
     _LOGGER.info("Engine ready in %.1f s: %d voices, default %s", time.monotonic() - started,

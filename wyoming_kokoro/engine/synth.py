@@ -69,6 +69,7 @@ class Engine:
         if default_voice not in voices.voices:
             raise SynthesisError(f"default voice {default_voice!r} is not among the voices")
         self.model = model
+        self.first_model: KokoroModel | None = None  # small bucket for the first words
         self.voices = voices
         self.default_voice = default_voice
         self.g2p = g2p or G2PRegistry()
@@ -116,31 +117,34 @@ class Engine:
                           else self.g2p.phonemize(s.text, lang) for s in run]
         return self.vocab.clean(join_phonemes(parts))
 
-    def render_phonemes(self, phonemes: str, voice: Voice, speed: float | None = None
-                        ) -> np.ndarray:
+    def render_phonemes(self, phonemes: str, voice: Voice, speed: float | None = None,
+                        model: KokoroModel | None = None) -> np.ndarray:
         """One model call (or several after an alignment overflow) → trimmed float audio."""
+        model = model or self.model
         speed = self.options.speed if speed is None else speed
         ids = self.vocab.encode(phonemes)
         if not ids:
             return audio.silence(0)
         try:
-            raw = self.model.run(ids, voice.style(len(ids)), speed)
+            raw = model.run(ids, voice.style(len(ids)), speed)
         except DurationOverflowError as overflow:
             if len(ids) <= 1:
                 raise ModelOutputError("a single phoneme overflowed the alignment window") from None
             limit = max(1, min(len(ids) - 1, len(ids) * overflow.limit // overflow.frames))
             _LOGGER.debug("Re-splitting %d tokens to %d (%s)", len(ids), limit, overflow)
-            parts = [self.render_phonemes(p, voice, speed) for p in split_phonemes(phonemes, limit)]
+            parts = [self.render_phonemes(p, voice, speed, model)
+                     for p in split_phonemes(phonemes, limit)]
             return np.concatenate(parts) if parts else audio.silence(0)
-        return raw if self.model.split is not None else audio.trim(raw)
+        return raw if model.split is not None else audio.trim(raw)
 
-    def render_piece_steps(self, phonemes: str, voice: Voice, speed: float | None = None
+    def render_piece_steps(self, phonemes: str, voice: Voice, speed: float | None = None,
+                           model: KokoroModel | None = None
                            ) -> Generator[Job | np.ndarray, Any, None]:
         """One segment as model Jobs and audio: with the streaming decoder a short head
         first, then the rest; otherwise one model call."""
         ids = self.vocab.encode(phonemes)
-        if self.model.split is None or not ids:
-            yield (yield Job(self.render_phonemes, (phonemes, voice, speed)))
+        if self.model.split is None or not ids or model is not None:
+            yield (yield Job(self.render_phonemes, (phonemes, voice, speed, model)))
             return
         speed = self.options.speed if speed is None else speed
         yield from self.model.chunk_steps(ids, voice.style(len(ids)), speed)
@@ -171,14 +175,26 @@ class Engine:
             for call in self.frontend.plan(block, voice, language, self.voices,
                                            self.g2p.available):
                 phonemes = self.phonemize(call.spans, language)
-                for piece in split_phonemes(phonemes, self.model.capacity):
+                for piece, model in self._pieces(phonemes, first=not state.spoken):
                     if state.spoken and state.gap:
                         yield audio.silence(state.gap)
                     yield from self.render_piece_steps(piece, call.voice,
-                                                       opts.speed * call.rate)
+                                                       opts.speed * call.rate, model)
                     state.spoken = True
                     state.gap = opts.clause_silence
             state.gap = opts.sentence_silence
+
+    def _pieces(self, phonemes: str, first: bool) -> list[tuple[str, KokoroModel | None]]:
+        """Pieces that fit the model. A fixed-bucket model costs the same per call whatever
+        the text, so a request's first words go to the small first-audio bucket if loaded."""
+        small = self.first_model
+        if first and small is not None and len(phonemes) > small.capacity:
+            head, *_ = split_phonemes(phonemes, small.capacity)
+            rest = phonemes[len(head):].strip()
+            return [(head, small), *((p, None) for p in split_phonemes(rest, self.model.capacity))]
+        if first and small is not None:
+            return [(phonemes, small)] if phonemes else []
+        return [(p, None) for p in split_phonemes(phonemes, self.model.capacity)]
 
     def synthesize(self, text: str, voice: Voice | None = None, language: str | None = None
                    ) -> np.ndarray:
