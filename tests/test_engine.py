@@ -84,3 +84,11 @@ def test_speed_changes_duration(engine: Engine) -> None:
     normal = engine.render_phonemes(phonemes, voice, 1.0)
     fast = engine.render_phonemes(phonemes, voice, 1.5)
     assert len(fast) < 0.85 * len(normal)
+
+
+def test_pauses_are_capped_per_request(engine: Engine) -> None:
+    voice = engine.voices.voices[engine.default_voice]
+    pieces = list(engine.render_text("Hi. " + "[pause:10s] " * 20 + "Bye.", voice))
+    silent = sum(len(p) for p in pieces if len(p) and not np.any(p))
+    assert silent <= engine.options.max_total_pause * SAMPLE_RATE + 2 * SAMPLE_RATE
+    assert silent >= engine.options.max_total_pause * SAMPLE_RATE  # each tag up to the cap

@@ -48,6 +48,7 @@ class SynthOptions:
     sentence_silence: float = 0.15  # seconds between sentences (trimmed pads are gone)
     clause_silence: float = 0.05  # between pieces of one sentence split to fit the model
     max_pause: float = 10.0  # cap for [pause:…] tags
+    max_total_pause: float = 60.0  # and for all of one request's pauses together
     prefetch: int = 2  # rendered pieces held ahead of the sender (bounds memory)
 
 
@@ -57,6 +58,7 @@ class _StreamState:
 
     gap: float = 0.0
     spoken: bool = False
+    paused: float = 0.0  # seconds of pause tags rendered so far
     notes: list[str] = field(default_factory=list)
 
 
@@ -169,7 +171,9 @@ class Engine:
         opts = self.options
         for block in self.frontend.read(text, opts.max_pause):
             if isinstance(block, Pause):
-                yield audio.silence(min(block.seconds, opts.max_pause))
+                seconds = min(block.seconds, opts.max_pause, opts.max_total_pause - state.paused)
+                state.paused += max(0.0, seconds)
+                yield audio.silence(seconds)
                 state.gap = 0.0
                 continue
             for call in self.frontend.plan(block, voice, language, self.voices,
