@@ -385,12 +385,15 @@ class _HubHandler(http.server.BaseHTTPRequestHandler):
         self.send_header("X-Linked-Size", str(len(data)))
         self.send_header("Accept-Ranges", "bytes")
 
+    def _not_found(self) -> None:
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def do_HEAD(self) -> None:
         found = self._file()
         if found is None:
-            self.send_response(404)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            self._not_found()
             return
         self.send_response(200)
         self._headers(*found)
@@ -400,9 +403,7 @@ class _HubHandler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         found = self._file()
         if found is None:
-            self.send_response(404)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            self._not_found()
             return
         name, data = found
         body = data

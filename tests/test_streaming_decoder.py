@@ -17,7 +17,6 @@ from wyoming_kokoro.engine.streaming import (
     plan_chunks,
     render_chunks,
     render_whole,
-    speech_frames,
     speech_window,
 )
 from wyoming_kokoro.engine.synth import Engine
@@ -64,7 +63,8 @@ def test_split_is_exact(engine: Engine, whole_model: KokoroModel) -> None:
 
 def test_pad_frames_are_not_decoded(engine: Engine) -> None:
     features = engine.model.split.acoustic(feeds_for(engine, SENTENCES[0]))
-    start, end = speech_frames(features, engine.model.chunk_options)
+    window = speech_window(features, engine.model.chunk_options)
+    start, end = window.start, window.end
     skipped = start + features.frames - end
     assert features.frames - end >= 8 and skipped >= 12  # most of the ≈0.85 s of pads
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .scheduler import Job, drive
+from .scheduler import Job
 from .streaming import ChunkOptions, SplitModel, chunk_steps, render_whole
 
 _LOGGER = logging.getLogger(__name__)
@@ -292,11 +292,6 @@ class KokoroModel:
             return
         features = yield Job(self.split.acoustic, (self.feeds(ids, style, speed),))
         yield from chunk_steps(self.split, features, self.chunk_options, check=_check_finite)
-
-    def chunks(self, ids: Sequence[int], style: np.ndarray, speed: float = 1.0
-               ) -> Iterator[np.ndarray]:
-        """`chunk_steps` run inline."""
-        return drive(self.chunk_steps(ids, style, speed))
 
     def run(self, ids: Sequence[int], style: np.ndarray, speed: float = 1.0) -> np.ndarray:
         """Raw waveform for one segment, cut to the part the graph rendered."""

@@ -236,12 +236,6 @@ def speech_window(features: Features, options: ChunkOptions) -> Window:
                   min(end, last + options.out_tail_frames))
 
 
-def speech_frames(features: Features, options: ChunkOptions) -> tuple[int, int]:
-    """Frames worth decoding: the speech between the pads, plus some lead and tail."""
-    window = speech_window(features, options)
-    return window.start, window.end
-
-
 def plan_chunks(features: Features, window: Window, options: ChunkOptions) -> list[int]:
     """Seam frames from window.start to window.end: growing chunks (the head counted from the
     first heard frame), each seam moved to the quietest unvoiced frame near its place."""

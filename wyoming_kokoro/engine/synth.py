@@ -14,7 +14,7 @@ from collections.abc import (
     Sequence,
 )
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
@@ -59,7 +59,6 @@ class _StreamState:
     gap: float = 0.0
     spoken: bool = False
     paused: float = 0.0  # seconds of pause tags rendered so far
-    notes: list[str] = field(default_factory=list)
 
 
 class Engine:
@@ -150,10 +149,6 @@ class Engine:
             return
         speed = self.options.speed if speed is None else speed
         yield from self.model.chunk_steps(ids, voice.style(len(ids)), speed)
-
-    def render_pieces(self, phonemes: str, voice: Voice, speed: float | None = None
-                      ) -> Iterator[np.ndarray]:
-        return drive(self.render_piece_steps(phonemes, voice, speed))
 
     def render_text(self, text: str, voice: Voice, language: str | None = None,
                     state: _StreamState | None = None) -> Iterator[np.ndarray]:
