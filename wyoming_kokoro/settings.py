@@ -43,6 +43,7 @@ class Settings:
     lexicon_dir: Path | None = None  # None: DATA_DIR/lexicon
     streaming: bool = True
     streaming_decoder: bool | None = None  # None = auto (CPU sessions only)
+    plan_rtf: float = 0.0  # the streaming decoder plans for at least this slow a machine
     first_model: str = "auto"  # small bucket for a request's first words (bucket models)
     zeroconf: str | None = None
     zeroconf_host: str | None = None
@@ -169,8 +170,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "request's first words; auto = b32 when found or downloadable, off")
     p.add_argument("--streaming-decoder", choices=("auto", "on", "off"),
                    default=_env("STREAMING_DECODER", "auto"),
-                   help="dynamic models: decode a short head first, the rest while it plays; "
+                   help="dynamic models: when the listener would wait for a whole sentence, "
+                        "decode a short head first, then the exact rest while it plays; "
                         "auto = on for CPU, off for GPU providers (default: %(default)s)")
+    p.add_argument("--plan-rtf", type=_positive(float, 0.0, inclusive=True, maximum=10.0),
+                   default=float(_env("PLAN_RTF", d.plan_rtf)), metavar="RTF",
+                   help="streaming decoder: plan heads for a machine at least this slow (model "
+                        "seconds per audio second), e.g. when other work shares the CPU in "
+                        "bursts; 0 = as measured (default: %(default)s)")
     p.add_argument("--zeroconf", nargs="?", const="", default=_env("ZEROCONF"), metavar="NAME",
                    help="announce over mDNS (tcp only); NAME defaults to kokoro-<hostname>")
     p.add_argument("--zeroconf-host", default=_env("ZEROCONF_HOST"),
@@ -206,7 +213,7 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         emoji=args.emoji, lexicon_dir=Path(args.lexicon_dir) if args.lexicon_dir else None,
         streaming=not args.no_streaming,
         streaming_decoder={"on": True, "off": False}.get(args.streaming_decoder),
-        first_model=args.first_model,
+        first_model=args.first_model, plan_rtf=args.plan_rtf,
         zeroconf=args.zeroconf,
         zeroconf_host=args.zeroconf_host, allow_download=not args.no_download,
         debug=args.debug, log_format=args.log_format,

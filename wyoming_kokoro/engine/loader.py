@@ -87,6 +87,8 @@ def load_engine(settings: object, warm_up: bool = True) -> Engine:
     model = KokoroModel.load(assets.model, settings.providers, settings.threads, trt_cache,
                              streaming_decoder=settings.streaming_decoder,
                              cache_dir=settings.target_dir / "streaming")
+    if model.split is not None:
+        model.split.speed.floor_rtf = settings.plan_rtf
     library = build_voices(assets, settings.blends)
     default = pick_default_voice(library, settings.voice, assets.bundle)
     options = SynthOptions(speed=settings.speed, volume=settings.volume,

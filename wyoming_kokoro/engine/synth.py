@@ -8,6 +8,7 @@ import threading
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
+    Callable,
     Generator,
     Iterable,
     Iterator,
@@ -59,6 +60,7 @@ class _StreamState:
     gap: float = 0.0
     spoken: bool = False
     paused: float = 0.0  # seconds of pause tags rendered so far
+    ahead: Callable[[], float] | None = None  # seconds the listener has buffered (streams)
 
 
 class Engine:
@@ -136,19 +138,20 @@ class Engine:
             parts = [self.render_phonemes(p, voice, speed, model)
                      for p in split_phonemes(phonemes, limit)]
             return np.concatenate(parts) if parts else audio.silence(0)
-        return raw if model.split is not None else audio.trim(raw)
+        return audio.trim(raw)
 
     def render_piece_steps(self, phonemes: str, voice: Voice, speed: float | None = None,
-                           model: KokoroModel | None = None
+                           model: KokoroModel | None = None,
+                           ahead: Callable[[], float] | None = None
                            ) -> Generator[Job | np.ndarray, Any, None]:
-        """One segment as model Jobs and audio: with the streaming decoder a short head
-        first, then the rest; otherwise one model call."""
+        """One segment as model Jobs and audio: with the streaming decoder a head first when
+        the listener would otherwise wait, then the exact rest; otherwise one model call."""
         ids = self.vocab.encode(phonemes)
         if self.model.split is None or not ids or model is not None:
             yield (yield Job(self.render_phonemes, (phonemes, voice, speed, model)))
             return
         speed = self.options.speed if speed is None else speed
-        yield from self.model.chunk_steps(ids, voice.style(len(ids)), speed)
+        yield from self.model.segment_steps(ids, voice.style(len(ids)), speed, ahead)
 
     def render_text(self, text: str, voice: Voice, language: str | None = None,
                     state: _StreamState | None = None) -> Iterator[np.ndarray]:
@@ -178,7 +181,8 @@ class Engine:
                     if state.spoken and state.gap:
                         yield audio.silence(state.gap)
                     yield from self.render_piece_steps(piece, call.voice,
-                                                       opts.speed * call.rate, model)
+                                                       opts.speed * call.rate, model,
+                                                       state.ahead)
                     state.spoken = True
                     state.gap = opts.clause_silence
             state.gap = opts.sentence_silence
@@ -214,8 +218,8 @@ class Engine:
         """PCM (int16 bytes) for a stream of texts; the next piece renders while one is sent."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue(maxsize=max(1, self.options.prefetch))
-        state = _StreamState()
         ticket = Ticket()
+        state = _StreamState(ahead=ticket.buffered)
 
         async def produce() -> None:
             try:
