@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None) -> None:
     settings = parse_settings(rest)
     logging.basicConfig(level=logging.DEBUG if settings.debug else logging.WARNING,
                         format=settings.log_format)
+    language = resolve_language(args.language)
+    if args.language and language is None:
+        sys.exit(f"error: unknown language {args.language!r}")
     text = sys.stdin.read() if args.text == "-" else args.text
     try:
         engine = load_engine(settings, warm_up=False)
@@ -39,10 +42,6 @@ def main(argv: list[str] | None = None) -> None:
     voice, warning = engine.select_voice(settings.voice, None)
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
-    language = resolve_language(args.language)
-    if args.language and language is None:
-        engine.close()
-        sys.exit(f"error: unknown language {args.language!r}")
     started = time.monotonic()
     try:
         samples = engine.synthesize(text, voice, language)

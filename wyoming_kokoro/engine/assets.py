@@ -104,7 +104,7 @@ def _find(data_dirs: list[Path], relative: str) -> Path | None:
     return None
 
 
-HUB_TIMEOUT = 3.0  # seconds: huggingface_hub itself retries for ~25 s before giving up
+HUB_TIMEOUT = 5.0  # seconds (TLS + a redirect to the CDN); huggingface_hub retries ~25 s
 
 
 def hub_problem(repo: str, filename: str, timeout: float = HUB_TIMEOUT) -> str | None:
