@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -24,6 +25,7 @@ import numpy as np
 from . import audio
 from .g2p import G2PRegistry, Vocab
 from .model import DurationOverflowError, KokoroModel, ModelOutputError
+from .playout import RenderRate, RequestMeter
 from .scheduler import Job, Scheduler, Ticket, drive
 from .text import Pause, split_phonemes
 from .voices import Voice, VoiceLibrary
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 _DONE = object()
+_WAITING = object()  # the producer has rendered all the text it has and waits for more
 
 
 class SynthesisError(RuntimeError):
@@ -91,6 +94,7 @@ class Engine:
             self.text_pool.submit(started.wait)
         started.wait()
         self._warm_lock = threading.Lock()
+        self.render_rate = RenderRate()  # measured at warm-up, then by every request
 
     # -- voices -----------------------------------------------------------------------------
     def spoken_voices(self) -> list[Voice]:
@@ -210,7 +214,11 @@ class Engine:
         """Load the default voice's G2P and run the model once so the first request is fast."""
         voice = self.voices.voices[self.default_voice]
         with self._warm_lock:
-            self.synthesize("Ready." if voice.language in "ab" else "Hola.", voice)
+            began = time.monotonic()
+            rendered = self.synthesize("Ready." if voice.language in "ab" else "Hola.", voice)
+            if len(rendered):
+                self.render_rate.rtf = (time.monotonic() - began) * audio.SAMPLE_RATE / len(
+                    rendered)
 
     # -- async streaming --------------------------------------------------------------------
     async def stream(self, texts: AsyncIterable[str] | Iterable[str], voice: Voice,
@@ -220,20 +228,25 @@ class Engine:
         queue: asyncio.Queue[object] = asyncio.Queue(maxsize=max(1, self.options.prefetch))
         ticket = Ticket()
         state = _StreamState(ahead=ticket.buffered)
+        meter = RequestMeter(self.render_rate)
 
         async def produce() -> None:
             try:
-                async for text in _aiter(texts):
+                async for text in _aiter(texts, on_wait=lambda: queue.put_nowait(_WAITING)
+                                         if meter.audio_s and not queue.full() else None):
                     steps = self.render_steps(text, voice, language, state)
                     result = None
                     while (item := await loop.run_in_executor(self.text_pool, _step, steps,
                                                               result)) is not _DONE:
                         if isinstance(item, Job):
+                            began = time.monotonic()
                             result = await self.scheduler.run(item, ticket.deadline)
+                            meter.model_s += time.monotonic() - began
                             continue
                         result = None
                         if len(item):
                             ticket.produced(len(item) / audio.SAMPLE_RATE)
+                            meter.audio_s += len(item) / audio.SAMPLE_RATE
                             await queue.put(audio.to_pcm16(item, self.options.volume))
             except Exception as err:  # noqa: BLE001 - handed to the consumer, which re-raises
                 await queue.put(err)
@@ -241,12 +254,32 @@ class Engine:
             await queue.put(_DONE)
 
         producer = asyncio.create_task(produce(), name="kokoro-producer")
+        held: list[bytes] | None = []  # gap-free first: a slower-than-real-time request waits
         try:
             while (item := await queue.get()) is not _DONE:
                 if isinstance(item, Exception):
                     raise item
-                yield item  # type: ignore[misc]
+                if item is _WAITING:  # the text itself has not arrived yet: play what we have
+                    if held:
+                        for piece in held:
+                            yield piece
+                        held = None
+                    continue
+                if held is not None and meter.hold():
+                    if not held:
+                        _LOGGER.debug("Holding first audio: rendering at %.2f× real time",
+                                      meter.rtf)
+                    held.append(item)
+                    continue
+                if held:
+                    for piece in held:
+                        yield piece
+                held = None
+                yield item
+            for piece in held or ():
+                yield piece
         finally:
+            meter.close()
             if not producer.done():
                 producer.cancel()
                 try:
@@ -267,10 +300,21 @@ def _step(steps: Generator[Any, Any, None], result: Any) -> Any:
         return _DONE
 
 
-async def _aiter(texts: AsyncIterable[str] | Iterable[str]) -> AsyncIterator[str]:
+async def _aiter(texts: AsyncIterable[str] | Iterable[str],
+                 on_wait: Callable[[], object] = lambda: None) -> AsyncIterator[str]:
+    """Texts in order; `on_wait` is called each time the next one is not there yet."""
     if isinstance(texts, AsyncIterable):
-        async for text in texts:
-            yield text
+        iterator = aiter(texts)
+        while True:
+            pending = asyncio.ensure_future(anext(iterator))
+            if not pending.done():
+                await asyncio.sleep(0)
+            if not pending.done():
+                on_wait()
+            try:
+                yield await pending
+            except StopAsyncIteration:
+                return
     else:
         for text in texts:
             yield text
