@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import signal
 import struct
 from collections.abc import Iterator
+from pathlib import Path
 
 import aiohttp
 import av
@@ -19,14 +21,20 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 
 from wyoming_kokoro.engine.synth import Engine
 from wyoming_kokoro.http_api import OPENAI_VOICES
+from wyoming_kokoro.settings import parse_settings
 
 from .hardening_support import (
     FaultyModel,
     RawClient,
     build_fast_engine,
+    cli_env,
+    fast_assets,
+    free_port,
     on_loop,
     serving,
     settle,
+    start_cli,
+    wait_listening,
 )
 from .http_support import PhonemeGate, RawHttp, http_on
 from .support import ServerThread, exchange, transcribe, word_error_rate
@@ -385,6 +393,7 @@ async def test_wyoming_and_http_share_the_per_client_count(
         assert (await _status(port, "127.0.0.1"))[0] == 429
         assert (await _status(port, "127.0.0.2"))[0] == 200
         writer.close()
+        assert await settle(thread, lambda: thread.service.open == 0)  # type: ignore[union-attr]
 
 
 async def test_reader_that_stops_is_dropped_and_the_work_ends(
@@ -407,3 +416,74 @@ async def test_reader_that_stops_is_dropped_and_the_work_ends(
 
 def _task_names(thread: ServerThread) -> list[str]:
     return on_loop(thread, lambda: [t.get_name() for t in asyncio.all_tasks()])  # type: ignore[return-value]
+
+
+# ---- settings and the real command line -------------------------------------------------------
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("127.0.0.1:8880", "127.0.0.1:8880"), ("0.0.0.0:80", "0.0.0.0:80"),
+    ("8880", "127.0.0.1:8880"), (":8880", "127.0.0.1:8880"), ("[::1]:8880", "[::1]:8880"),
+    ("localhost:1", "localhost:1")])
+def test_http_option(monkeypatch: pytest.MonkeyPatch, value: str, expected: str) -> None:
+    monkeypatch.delenv("WYOMING_KOKORO_HTTP", raising=False)
+    assert parse_settings([]).http is None, "off by default"
+    assert parse_settings(["--http", value]).http == expected
+    monkeypatch.setenv("WYOMING_KOKORO_HTTP", value)
+    monkeypatch.setenv("WYOMING_KOKORO_HTTP_API_KEY", "k")
+    settings = parse_settings([])
+    assert (settings.http, settings.http_api_key) == (expected, "k")
+
+
+@pytest.mark.parametrize("value", ["", "host", "127.0.0.1:", "127.0.0.1:0", "1.2.3.4:65536",
+                                   "127.0.0.1:http", "a b:80"])
+def test_http_option_refuses_bad_addresses(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    with pytest.raises(SystemExit):
+        parse_settings(["--http", value])
+    if value:
+        monkeypatch.setenv("WYOMING_KOKORO_HTTP", value)
+        with pytest.raises(SystemExit):
+            parse_settings([])
+
+
+def test_cli_serves_http_beside_wyoming_and_stops_cleanly(tmp_path: Path) -> None:
+    """`python -m wyoming_kokoro --http …` with the key from the environment; SIGTERM while a
+    slow HTTP reader is mid-answer still ends the process cleanly."""
+    model, voices = fast_assets()
+    port, http_port = free_port(), free_port()
+    process = start_cli(["--uri", f"tcp://127.0.0.1:{port}", "--http", f"127.0.0.1:{http_port}",
+                         "--model", str(model), "--voices", str(voices), "--data-dir",
+                         str(tmp_path), "--no-download", "--threads", "1"],
+                        env=cli_env(WYOMING_KOKORO_HTTP_API_KEY="from-env"))
+    try:
+        wait_listening(http_port, process)
+        base = f"http://127.0.0.1:{http_port}/v1"
+        speech = openai.OpenAI(base_url=base, api_key="from-env").audio.speech.create(
+            model="tts-1", voice="nova", input="Over HTTP.", response_format="pcm")
+        assert len(speech.content) > 2400
+        with pytest.raises(openai.AuthenticationError):
+            openai.OpenAI(base_url=base, api_key="guess").audio.speech.create(
+                model="tts-1", voice="nova", input="Over HTTP.")
+        wyoming = asyncio.run(exchange(f"tcp://127.0.0.1:{port}",
+                                       [Synthesize(text="Over Wyoming.").event()],
+                                       until="audio-stop"))
+        assert wyoming.types[-1] == "audio-stop"
+
+        async def slow_reader_then_sigterm() -> None:
+            client = await RawHttp.connect(http_port, rcvbuf=8192)
+            await client.post(SPEECH, json.dumps({"input": "Good night, sleep well. " * 300,
+                                                  "response_format": "pcm"}).encode(),
+                              {"Authorization": "Bearer from-env"})
+            assert (await asyncio.wait_for(client.read_head(), 30)).status == 200
+            assert await asyncio.wait_for(client.read_chunk(), 30)
+            process.send_signal(signal.SIGTERM)
+            await asyncio.to_thread(process.wait, 60)
+            await client.close()
+
+        asyncio.run(slow_reader_then_sigterm())
+        _, stderr = process.communicate(timeout=10)
+        assert process.returncode == 0, stderr[-2000:]
+        assert "Traceback" not in stderr and "OpenAI-compatible speech API" in stderr
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
