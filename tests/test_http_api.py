@@ -487,3 +487,30 @@ def test_cli_serves_http_beside_wyoming_and_stops_cleanly(tmp_path: Path) -> Non
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+async def test_model_faults_before_and_during_the_stream(
+        fast_http: tuple[ServerThread, int], fast_pair: tuple[Engine, FaultyModel]) -> None:
+    """A fault before the first audio is a clean 500; after it, the chunked body is cut short
+    (an incomplete response, never a complete short file); the server keeps serving."""
+    _, port = fast_http
+    model = fast_pair[1]
+    url = f"http://127.0.0.1:{port}{SPEECH}"
+    try:
+        model.fail_when = lambda ids: True
+        async with aiohttp.ClientSession() as session, session.post(
+                url, json={"input": "This fails at once.", "response_format": "pcm"}) as response:
+            assert response.status == 500
+            error = (await response.json())["error"]
+            assert (error["type"], error["code"]) == ("server_error", "synthesis_failed")
+        calls = model.calls
+        model.fail_when = lambda ids: model.calls > calls + 1  # the second sentence fails
+        async with aiohttp.ClientSession() as session, session.post(
+                url, json={"input": "This one starts well. The second sentence fails.",
+                           "response_format": "pcm"}) as response:
+            assert response.status == 200
+            with pytest.raises(aiohttp.ClientPayloadError):
+                await response.read()
+    finally:
+        model.fail_when = None
+    assert (await _status(port, "127.0.0.1"))[0] == 200
