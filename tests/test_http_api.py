@@ -514,3 +514,23 @@ async def test_model_faults_before_and_during_the_stream(
     finally:
         model.fail_when = None
     assert (await _status(port, "127.0.0.1"))[0] == 200
+
+
+async def test_a_queued_request_whose_client_leaves_is_dropped_at_once(
+        fast_pair: tuple[Engine, FaultyModel]) -> None:
+    """One synthesis slot, held: a second request queues; when its client hangs up, it leaves
+    the queue at once instead of rendering for nobody once the slot frees."""
+    engine = fast_pair[0]
+    with serving(engine, max_concurrent=1) as thread, http_on(thread) as port, \
+            PhonemeGate(engine, "Zanzibar") as gate:
+        held = await _hold_one(port, gate)
+        queued = await RawHttp.connect(port, source="127.0.0.2")
+        await queued.post(SPEECH, json.dumps({"input": "Queued words.",
+                                              "response_format": "pcm"}).encode())
+        assert await settle(thread, lambda: thread.service.open == 2)  # type: ignore[union-attr]
+        queued.writer.transport.abort()
+        assert await settle(thread, lambda: thread.service.open == 1)  # type: ignore[union-attr]
+        assert gate.passed == 0, "the held request still holds the only slot"
+        gate.open()
+        assert (await asyncio.wait_for(held.read_rest(), 30)).complete
+        await held.close()
