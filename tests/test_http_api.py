@@ -19,6 +19,7 @@ import pytest
 from wyoming.client import AsyncClient
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
+from wyoming_kokoro import encoders
 from wyoming_kokoro.engine.synth import Engine
 from wyoming_kokoro.http_api import OPENAI_VOICES
 from wyoming_kokoro.settings import parse_settings
@@ -534,3 +535,15 @@ async def test_a_queued_request_whose_client_leaves_is_dropped_at_once(
         gate.open()
         assert (await asyncio.wait_for(held.read_rest(), 30)).complete
         await held.close()
+
+
+def test_without_pyav_compressed_formats_say_what_to_install(
+        fast_http: tuple[ServerThread, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    _, port = fast_http
+    monkeypatch.setattr(encoders, "_pyav_missing", lambda: "PyAV is not installed")
+    status, body, _ = speak(port, input="Hello.", response_format="opus")
+    assert status == 400 and isinstance(body, dict)
+    assert (body["error"]["param"], body["error"]["code"]) == ("response_format",
+                                                               "unsupported_format")
+    assert "pip install av" in body["error"]["message"]
+    assert speak(port, input="Hello.", response_format="wav")[0] == 200, "wav needs nothing"
