@@ -19,7 +19,7 @@ import pytest
 from wyoming.client import AsyncClient
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
-from wyoming_kokoro import encoders
+from wyoming_kokoro import encoders, http_api
 from wyoming_kokoro.engine.synth import Engine
 from wyoming_kokoro.http_api import OPENAI_VOICES
 from wyoming_kokoro.settings import parse_settings
@@ -547,3 +547,10 @@ def test_without_pyav_compressed_formats_say_what_to_install(
                                                                "unsupported_format")
     assert "pip install av" in body["error"]["message"]
     assert speak(port, input="Hello.", response_format="wav")[0] == 200, "wav needs nothing"
+
+
+@pytest.mark.parametrize(("host", "loopback"), [
+    ("127.0.0.1", True), ("127.1.2.3", True), ("[::1]", True), ("localhost", True),
+    ("0.0.0.0", False), ("::", False), ("192.168.1.5", False), ("kokoro.lan", False)])
+def test_keyless_listener_off_loopback_is_warned_about(host: str, loopback: bool) -> None:
+    assert http_api._loopback(host) is loopback

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import ipaddress
 import json
 import logging
 import math
@@ -343,4 +344,14 @@ async def start_http(service: KokoroService, address: str, api_key: str | None =
     bound = await api.start(host, int(port))
     _LOGGER.info("OpenAI-compatible speech API on http://%s:%d/v1 (%s)", host, bound,
                  "API key required" if api_key else "no API key")
+    if not api_key and not _loopback(host):
+        _LOGGER.warning("The HTTP API listens on %s without --http-api-key: anyone who can "
+                        "reach the port can use it", host)
     return api
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"

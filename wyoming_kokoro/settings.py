@@ -45,9 +45,9 @@ class Settings:
     streaming_decoder: bool | None = None  # None = auto (CPU sessions only)
     first_model: str = "auto"  # small bucket for a request's first words (bucket models)
     zeroconf: str | None = None
+    zeroconf_host: str | None = None
     http: str | None = None  # HOST:PORT of the OpenAI-compatible HTTP API; None: off
     http_api_key: str | None = None
-    zeroconf_host: str | None = None
     allow_download: bool = True
     debug: bool = False
     log_format: str = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -95,9 +95,6 @@ def _host_port(text: str) -> str:
     if not sep or not port_text.isdigit() or not 0 < int(port_text) < 65536 or " " in host:
         raise argparse.ArgumentTypeError(f"must be HOST:PORT, e.g. 127.0.0.1:8880, got {text!r}")
     return f"[{host}]:{int(port_text)}" if ":" in host else f"{host}:{int(port_text)}"
-
-
-_host_port.__name__ = "HOST:PORT"
 
 
 def build_parser() -> argparse.ArgumentParser:
