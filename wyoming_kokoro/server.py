@@ -346,14 +346,13 @@ class KokoroEventHandler(AsyncEventHandler):
         if name is not None and not isinstance(name, str):
             raise RequestError("bad-voice", "voice name must be a string")
         selected, warning = self.engine.select_voice(name, language)
-        if not self.engine.g2p.available(selected.language):
-            selected, warning = self.engine.select_voice(None, None)
-            warning = f"voice {name!r} speaks a language whose G2P is not installed"
         if warning:
             _LOGGER.warning("%s", _clip(warning, 300))
         speak_language = language if language and not name else selected.language
-        if not self.engine.g2p.available(speak_language):
-            speak_language = selected.language
+        for code in dict.fromkeys((selected.language, speak_language)):
+            if not self.engine.g2p.available(code):  # it would speak silence: say why
+                raise RequestError("language-unavailable",
+                                   self.engine.g2p.unavailable_text(code))
         return selected, speak_language
 
     def _check_text(self, text: object, total: int = 0) -> str:

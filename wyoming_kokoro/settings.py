@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 from . import __version__
 from .engine.assets import DEFAULT_MODEL, DEFAULT_REPO
@@ -43,6 +45,7 @@ class Settings:
     lexicon_dir: Path | None = None  # None: DATA_DIR/lexicon
     streaming: bool = True
     streaming_decoder: bool | None = None  # None = auto (CPU sessions only)
+    plan_rtf: float = 0.0  # the streaming decoder plans for at least this slow a machine
     first_model: str = "auto"  # small bucket for a request's first words (bucket models)
     zeroconf: str | None = None
     zeroconf_host: str | None = None
@@ -67,8 +70,57 @@ def _env_list(name: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()] if value else []
 
 
-def _env_bool(name: str) -> bool:
-    return (_env(name) or "").lower() in ("1", "true", "yes", "on")
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Names the environment variable behind a refused value (flags and variables share one
+    check, so the message is the flag's, plus where the value came from)."""
+
+    from_env: dict[str, str]
+
+    def error(self, message: str) -> NoReturn:
+        for flag, name in getattr(self, "from_env", {}).items():
+            if message.startswith(f"argument {flag}:"):
+                message += f" (from {name})"
+                break
+        super().error(message)
+
+
+def env_name(flag: str) -> str:
+    """`--max-text-length` → `WYOMING_KOKORO_MAX_TEXT_LENGTH`."""
+    return ENV_PREFIX + flag.removeprefix("--").upper().replace("-", "_")
+
+
+def env_arguments(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[str]:
+    """Each WYOMING_KOKORO_<OPTION> as the flag it stands for, so argparse checks it exactly
+    like the flag (type, range, choices). Flags on the command line win; lists (--data-dir,
+    --blend) are read comma-separated in parse_settings; --help never fails on a bad one."""
+    if any(arg in ("-h", "--help", "--version") for arg in argv):
+        return []
+    given = {arg.split("=", 1)[0] for arg in argv if arg.startswith("--")}
+    arguments: list[str] = []
+    from_env: dict[str, str] = {}
+    for action in parser._actions:
+        flag = next((s for s in action.option_strings if s.startswith("--")), None)
+        if (flag is None or flag in given or (action.nargs == 0 and action.const is None)
+                or isinstance(action, argparse._AppendAction)):
+            continue  # no flag, set on the command line, help/version, or a list
+        name = env_name(flag)
+        value = os.environ.get(name, "").strip()
+        if not value:
+            continue
+        if action.nargs == 0:  # store_true
+            if value.lower() not in _TRUE + _FALSE:
+                parser.error(f"{name}: expected true or false, got {value!r}")
+            if value.lower() in _TRUE:
+                arguments.append(flag)
+        else:
+            arguments.append(f"{flag}={value}")
+        from_env[flag] = name
+    if isinstance(parser, _Parser):
+        parser.from_env = from_env
+    return arguments
 
 
 def _positive(kind: type, minimum: float = 0.0, inclusive: bool = False,
@@ -98,7 +150,7 @@ def _host_port(text: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="wyoming-kokoro",
         description="Kokoro-82M text to speech over the Wyoming protocol. Every option can "
                     f"also be set as an environment variable {ENV_PREFIX}<OPTION> "
@@ -122,51 +174,50 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--voice", default=_env("VOICE"),
                    help="default voice (default: af_heart, or af_alpha with the offline bundle)")
     p.add_argument("--speed", type=_positive(float, 0.25, True, 4.0),
-                   default=float(_env("SPEED", d.speed)), help="speaking rate (default: 1.0)")
+                   default=d.speed, help="speaking rate (default: 1.0)")
     p.add_argument("--volume", type=_positive(float, 0.0, False, 10.0),
-                   default=float(_env("VOLUME", d.volume)), help="output gain (default: 1.0)")
+                   default=d.volume, help="output gain (default: 1.0)")
     p.add_argument("--sentence-silence", type=_positive(float, 0.0, True, 5.0),
-                   default=float(_env("SENTENCE_SILENCE", d.sentence_silence)),
+                   default=d.sentence_silence,
                    help="seconds of silence between sentences (default: %(default)s)")
     p.add_argument("--samples-per-chunk", type=_positive(int, 1, True, 240000),
-                   default=int(_env("SAMPLES_PER_CHUNK", d.samples_per_chunk)),
+                   default=d.samples_per_chunk,
                    help="samples per audio-chunk event (default: %(default)s)")
     p.add_argument("--providers", default=_env("PROVIDERS", d.providers),
                    help="auto, or a comma list of tensorrt,cuda,cpu (default: %(default)s)")
     p.add_argument("--trt-cache-dir", type=Path, default=_env("TRT_CACHE_DIR"),
                    help="TensorRT engine + timing cache (default: DATA_DIR/trt-cache)")
-    p.add_argument("--threads", type=_positive(int, 1, True), default=_env("THREADS"),
+    p.add_argument("--threads", type=_positive(int, 1, True),
                    help="ONNX Runtime intra-op threads (default: CPU count)")
     p.add_argument("--workers", type=_positive(int, 1, True),
-                   default=int(_env("WORKERS", d.workers)),
+                   default=d.workers,
                    help="inference worker threads sharing the session (default: %(default)s)")
     p.add_argument("--max-concurrent", type=_positive(int, 1, True),
-                   default=int(_env("MAX_CONCURRENT", d.max_concurrent)),
+                   default=d.max_concurrent,
                    help="syntheses running at once; others wait (default: %(default)s)")
     p.add_argument("--max-text-length", type=_positive(int, 1, True),
-                   default=int(_env("MAX_TEXT_LENGTH", d.max_text_length)),
+                   default=d.max_text_length,
                    help="longest request text in characters (default: %(default)s)")
     p.add_argument("--max-connections", type=_positive(int, 1, True),
-                   default=int(_env("MAX_CONNECTIONS", d.max_connections)),
+                   default=d.max_connections,
                    help="open connections, all clients together; more are refused "
                         "(default: %(default)s)")
     p.add_argument("--max-client-connections", type=_positive(int, 1, True),
-                   default=int(_env("MAX_CLIENT_CONNECTIONS", d.max_client_connections)),
+                   default=d.max_client_connections,
                    help="open connections from one client address (default: %(default)s)")
     p.add_argument("--max-client-concurrent", type=_positive(int, 1, True),
-                   default=_env("MAX_CLIENT_CONCURRENT"),
                    help="syntheses one client address runs at once, so one client cannot "
                         "hold every slot (default: --max-concurrent; Home Assistant sends "
                         "all its speech from one address)")
     p.add_argument("--idle-timeout", type=_positive(float, 0.0),
-                   default=float(_env("IDLE_TIMEOUT", d.idle_timeout)),
+                   default=d.idle_timeout,
                    help="seconds a connection may pass with nothing sent either way "
                         "(default: %(default)s)")
     p.add_argument("--write-timeout", type=_positive(float, 0.0),
-                   default=float(_env("WRITE_TIMEOUT", d.write_timeout)),
+                   default=d.write_timeout,
                    help="seconds a client may leave audio unread before it is dropped "
                         "(default: %(default)s)")
-    p.add_argument("--emoji", choices=("drop", "name"), default=_env("EMOJI", d.emoji),
+    p.add_argument("--emoji", choices=("drop", "name"), default=d.emoji,
                    help="emoji in the text: drop them, or read their name (default: %(default)s)")
     p.add_argument("--lexicon-dir", type=Path, default=_env("LEXICON_DIR"),
                    help="user pronunciations, one file per language (en.txt, fr.txt…) "
@@ -175,28 +226,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--blend", action="append", dest="blends", metavar="NAME=SPEC",
                    help="extra voice, e.g. af_mix=af_bella:2+af_sky:1 or jf_es=jf_alpha@es; "
                         "repeatable")
-    p.add_argument("--no-streaming", action="store_true", default=_env_bool("NO_STREAMING"),
+    p.add_argument("--no-streaming", action="store_true", default=False,
                    help="do not advertise streaming synthesis")
     p.add_argument("--first-model", default=_env("FIRST_MODEL", "auto"),
                    help="fixed-bucket models: a small bucket (name or path) that speaks each "
                         "request's first words; auto = b32 when found or downloadable, off")
     p.add_argument("--streaming-decoder", choices=("auto", "on", "off"),
-                   default=_env("STREAMING_DECODER", "auto"),
-                   help="dynamic models: decode a short head first, the rest while it plays; "
+                   default="auto",
+                   help="dynamic models: when the listener would wait for a whole sentence, "
+                        "decode a short head first, then the exact rest while it plays; "
                         "auto = on for CPU, off for GPU providers (default: %(default)s)")
+    p.add_argument("--plan-rtf", type=_positive(float, 0.0, inclusive=True, maximum=10.0),
+                   default=d.plan_rtf, metavar="RTF",
+                   help="streaming decoder: plan heads for a machine at least this slow (model "
+                        "seconds per audio second), e.g. when other work shares the CPU in "
+                        "bursts; 0 = as measured (default: %(default)s)")
     p.add_argument("--zeroconf", nargs="?", const="", default=_env("ZEROCONF"), metavar="NAME",
                    help="announce over mDNS (tcp only); NAME defaults to kokoro-<hostname>")
     p.add_argument("--zeroconf-host", default=_env("ZEROCONF_HOST"),
                    help="address to announce (default: detected)")
-    p.add_argument("--http", type=_host_port, default=_env("HTTP"), metavar="HOST:PORT",
+    p.add_argument("--http", type=_host_port, metavar="HOST:PORT",
                    help="also serve an OpenAI-compatible speech API (POST /v1/audio/speech) "
                         "on HOST:PORT, e.g. 127.0.0.1:8880 (default: off)")
-    p.add_argument("--http-api-key", default=_env("HTTP_API_KEY"), metavar="KEY",
+    p.add_argument("--http-api-key", metavar="KEY",
                    help="require 'Authorization: Bearer KEY' on the HTTP API's speech requests "
                         "(prefer the environment variable: flags show in ps)")
-    p.add_argument("--no-download", action="store_true", default=_env_bool("NO_DOWNLOAD"),
+    p.add_argument("--no-download", action="store_true", default=False,
                    help="never contact Hugging Face")
-    p.add_argument("--debug", action="store_true", default=_env_bool("DEBUG"),
+    p.add_argument("--debug", action="store_true", default=False,
                    help="debug logging")
     p.add_argument("--log-format", default=_env("LOG_FORMAT", d.log_format),
                    help="Python logging format")
@@ -205,7 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_settings(argv: Sequence[str] | None = None) -> Settings:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(env_arguments(parser, argv) + argv)
     data_dirs = args.data_dirs or [Path(p) for p in _env_list("DATA_DIR")] or [Path("data")]
     threads = args.threads
     return Settings(
@@ -225,7 +284,7 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         emoji=args.emoji, lexicon_dir=Path(args.lexicon_dir) if args.lexicon_dir else None,
         streaming=not args.no_streaming,
         streaming_decoder={"on": True, "off": False}.get(args.streaming_decoder),
-        first_model=args.first_model,
+        first_model=args.first_model, plan_rtf=args.plan_rtf,
         zeroconf=args.zeroconf,
         zeroconf_host=args.zeroconf_host, allow_download=not args.no_download,
         http=args.http, http_api_key=args.http_api_key or None,

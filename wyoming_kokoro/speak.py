@@ -10,8 +10,12 @@ import wave
 from pathlib import Path
 
 from .engine import audio
+from .engine.assets import AssetError
+from .engine.g2p import G2PUnavailableError
 from .engine.languages import resolve_language
 from .engine.loader import load_engine
+from .engine.model import ModelError
+from .engine.voices import VoiceError
 from .settings import build_parser, parse_settings
 
 
@@ -27,13 +31,23 @@ def main(argv: list[str] | None = None) -> None:
     settings = parse_settings(rest)
     logging.basicConfig(level=logging.DEBUG if settings.debug else logging.WARNING,
                         format=settings.log_format)
+    language = resolve_language(args.language)
+    if args.language and language is None:
+        sys.exit(f"error: unknown language {args.language!r}")
     text = sys.stdin.read() if args.text == "-" else args.text
-    engine = load_engine(settings, warm_up=False)
+    try:
+        engine = load_engine(settings, warm_up=False)
+    except (AssetError, ModelError, VoiceError, G2PUnavailableError) as err:
+        sys.exit(f"error: {err}")
     voice, warning = engine.select_voice(settings.voice, None)
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
     started = time.monotonic()
-    samples = engine.synthesize(text, voice, resolve_language(args.language))
+    try:
+        samples = engine.synthesize(text, voice, language)
+    except G2PUnavailableError as err:
+        engine.close()
+        sys.exit(f"error: {err}")
     elapsed = time.monotonic() - started
     with wave.open(str(args.output), "wb") as wav:
         wav.setnchannels(audio.CHANNELS)

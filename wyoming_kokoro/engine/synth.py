@@ -8,6 +8,7 @@ import threading
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
+    Callable,
     Generator,
     Iterable,
     Iterator,
@@ -59,6 +60,7 @@ class _StreamState:
     gap: float = 0.0
     spoken: bool = False
     paused: float = 0.0  # seconds of pause tags rendered so far
+    ahead: Callable[[], float] | None = None  # seconds the listener has buffered (streams)
     rate: float = 1.0  # this request's speed factor (HTTP `speed`), on top of the server's
 
 
@@ -137,19 +139,20 @@ class Engine:
             parts = [self.render_phonemes(p, voice, speed, model)
                      for p in split_phonemes(phonemes, limit)]
             return np.concatenate(parts) if parts else audio.silence(0)
-        return raw if model.split is not None else audio.trim(raw)
+        return audio.trim(raw)
 
     def render_piece_steps(self, phonemes: str, voice: Voice, speed: float | None = None,
-                           model: KokoroModel | None = None
+                           model: KokoroModel | None = None,
+                           ahead: Callable[[], float] | None = None
                            ) -> Generator[Job | np.ndarray, Any, None]:
-        """One segment as model Jobs and audio: with the streaming decoder a short head
-        first, then the rest; otherwise one model call."""
+        """One segment as model Jobs and audio: with the streaming decoder a head first when
+        the listener would otherwise wait, then the exact rest; otherwise one model call."""
         ids = self.vocab.encode(phonemes)
         if self.model.split is None or not ids or model is not None:
             yield (yield Job(self.render_phonemes, (phonemes, voice, speed, model)))
             return
         speed = self.options.speed if speed is None else speed
-        yield from self.model.chunk_steps(ids, voice.style(len(ids)), speed)
+        yield from self.model.segment_steps(ids, voice.style(len(ids)), speed, ahead)
 
     def render_text(self, text: str, voice: Voice, language: str | None = None,
                     state: _StreamState | None = None) -> Iterator[np.ndarray]:
@@ -180,7 +183,7 @@ class Engine:
                         yield audio.silence(state.gap)
                     yield from self.render_piece_steps(piece, call.voice,
                                                        opts.speed * call.rate * state.rate,
-                                                       model)
+                                                       model, state.ahead)
                     state.spoken = True
                     state.gap = opts.clause_silence
             state.gap = opts.sentence_silence
@@ -217,8 +220,8 @@ class Engine:
         `rate` scales the server's speed for this request only."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue(maxsize=max(1, self.options.prefetch))
-        state = _StreamState(rate=rate)
         ticket = Ticket()
+        state = _StreamState(ahead=ticket.buffered, rate=rate)
 
         async def produce() -> None:
             try:
