@@ -16,6 +16,7 @@ from wyoming_kokoro.bench_client import BenchError, continuity, words
 from wyoming_kokoro.bench_report import jain, render, summary
 from wyoming_kokoro.bench_server import check_loopback
 
+from .http_support import http_on
 from .support import ServerThread
 
 CHUNK = 0.5  # seconds of audio per made-up chunk
@@ -79,7 +80,7 @@ def check_result(result: dict, cfg: BenchConfig, model: bool = True) -> None:
     assert header["model"] and header["server"]["uri"].startswith("tcp://127.0.0.1:")
     assert set(result["latency"]) == set(cfg.texts) == set(result["texts"])
     for name, modes in result["latency"].items():
-        assert set(modes) == {"synthesize", "stream"}
+        assert set(modes) == {"synthesize", "stream", *(["http"] if cfg.http else [])}
         for m in modes.values():
             assert len(m["requests"]) == cfg.runs
             for r in m["requests"]:
@@ -117,6 +118,21 @@ async def test_quick_bench_against_the_running_server(server: ServerThread, engi
     check_result(result, cfg)
     assert result["header"]["providers"] == ["CPUExecutionProvider"]
     assert result["header"]["server"]["started"] is False
+
+
+@pytest.mark.slow
+async def test_quick_bench_with_the_http_api(server: ServerThread, engine) -> None:
+    """--http URL: the same requests over the OpenAI-compatible API; load clients alternate."""
+    with http_on(server) as port:
+        cfg = config_from_args(build_bench_parser().parse_args(
+            ["--quick", "--no-model", "--clients", "2", "--rss-requests", "1",
+             "--http", f"http://127.0.0.1:{port}"]))
+        result = await run_bench(cfg, [], uri=server.uri, server_pid=os.getpid())
+    check_result(result, cfg, model=False)
+    http = result["latency"]["short"]["http"]["requests"][0]
+    wyoming = result["latency"]["short"]["synthesize"]["requests"][0]
+    assert http["audio_s"] == pytest.approx(wyoming["audio_s"], abs=0.01), "the same audio"
+    assert "first audio over HTTP vs Wyoming, short" in render(result)
 
 
 @pytest.mark.slow

@@ -133,6 +133,12 @@ def render(result: dict) -> str:
                      "worst deficit s", "underruns", "model s", "TTFA/model"], rows)
     lines.append("(worst deficit: latest chunk arrival relative to the end of the audio already "
                  "received, worst run; > 0 is an audible gap)")
+    for name, modes in result["latency"].items():
+        if "http" in modes and modes["http"]["ttfa_s"] and modes["synthesize"]["ttfa_s"]:
+            http = modes["http"]["ttfa_s"]["median"]
+            wyoming = modes["synthesize"]["ttfa_s"]["median"]
+            lines.append(f"first audio over HTTP vs Wyoming, {name}: {http:.3f} s vs "
+                         f"{wyoming:.3f} s ({(http / wyoming - 1) * 100:+.1f} %)")
     if result["concurrency"]:
         c0 = result["concurrency"][0]
         lines += ["", f"Load: {c0['text']} text, {c0['per_client']} request(s) per client "

@@ -64,6 +64,7 @@ class _StreamState:
     spoken: bool = False
     paused: float = 0.0  # seconds of pause tags rendered so far
     ahead: Callable[[], float] | None = None  # seconds the listener has buffered (streams)
+    rate: float = 1.0  # this request's speed factor (HTTP `speed`), on top of the server's
 
 
 class Engine:
@@ -185,8 +186,8 @@ class Engine:
                     if state.spoken and state.gap:
                         yield audio.silence(state.gap)
                     yield from self.render_piece_steps(piece, call.voice,
-                                                       opts.speed * call.rate, model,
-                                                       state.ahead)
+                                                       opts.speed * call.rate * state.rate,
+                                                       model, state.ahead)
                     state.spoken = True
                     state.gap = opts.clause_silence
             state.gap = opts.sentence_silence
@@ -222,12 +223,13 @@ class Engine:
 
     # -- async streaming --------------------------------------------------------------------
     async def stream(self, texts: AsyncIterable[str] | Iterable[str], voice: Voice,
-                     language: str | None = None) -> AsyncIterator[bytes]:
-        """PCM (int16 bytes) for a stream of texts; the next piece renders while one is sent."""
+                     language: str | None = None, rate: float = 1.0) -> AsyncIterator[bytes]:
+        """PCM (int16 bytes) for a stream of texts; the next piece renders while one is sent.
+        `rate` scales the server's speed for this request only."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue(maxsize=max(1, self.options.prefetch))
         ticket = Ticket()
-        state = _StreamState(ahead=ticket.buffered)
+        state = _StreamState(ahead=ticket.buffered, rate=rate)
         meter = RequestMeter(self.render_rate)
 
         async def produce() -> None:
