@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from wyoming_kokoro.engine.playout import RequestMeter
 from wyoming_kokoro.engine.synth import Engine
 from wyoming_kokoro.http_api import HttpApi
 
@@ -28,9 +29,14 @@ def http_on(thread: ServerThread, api_key: str | None = None) -> Iterator[int]:
         asyncio.run_coroutine_threadsafe(api.stop(), thread.loop).result(30)
 
 
+_HOLD = RequestMeter.hold
+
+
 class PhonemeGate:
     """Holds every phonemizing of text containing `word` until `open()` (or 30 s pass): the
-    sentence after the first cannot be rendered while the gate is shut."""
+    sentence after the first cannot be rendered while the gate is shut. Meanwhile the engine
+    streams as on a machine faster than real time (a slower one would hold the first audio
+    until the text is rendered: gap-free first, see engine/playout.py)."""
 
     def __init__(self, engine: Engine, word: str) -> None:
         self.engine = engine
@@ -53,11 +59,13 @@ class PhonemeGate:
 
     def __enter__(self) -> PhonemeGate:
         self.engine.phonemize = self._phonemize  # type: ignore[method-assign]
+        RequestMeter.hold = lambda meter: False  # type: ignore[method-assign]
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.opened.set()
         del self.engine.phonemize  # the class's method again
+        RequestMeter.hold = _HOLD  # type: ignore[method-assign]
 
 
 @dataclass
