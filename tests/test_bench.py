@@ -160,3 +160,21 @@ def test_a_server_that_cannot_start_is_reported(tmp_path: Path) -> None:
          str(tmp_path)], capture_output=True, text=True, timeout=120, check=False,
         env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert proc.returncode == 1 and "bench failed" in proc.stderr
+
+
+def test_slow_machine_on_any_machine() -> None:
+    """--cpus pins the server like taskset, --hog puts busy processes beside it."""
+    import os
+
+    from wyoming_kokoro.bench import build_bench_parser, config_from_args
+    from wyoming_kokoro.bench_server import CpuHog
+
+    args, _ = build_bench_parser().parse_known_args(["--cpus", "0", "--hog", "1"])
+    cfg = config_from_args(args)
+    assert cfg.cpus == {0} and cfg.hog == 1
+    with CpuHog(1, {0}) as hog:
+        assert os.sched_getaffinity(hog.procs[0].pid) == {0}
+        assert hog.procs[0].poll() is None
+    assert not hog.procs
+    with pytest.raises(SystemExit):
+        build_bench_parser().parse_known_args(["--cpus", "999"])

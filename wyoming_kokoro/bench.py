@@ -45,6 +45,7 @@ import contextlib
 import datetime
 import json
 import logging
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -56,7 +57,7 @@ from . import bench_client as client
 from . import bench_http
 from .bench_load import describe_stats, measure_load, measure_memory, probe_describe
 from .bench_report import render, summary, system_info
-from .bench_server import MemoryWatch, ServerProcess, check_loopback, free_port
+from .bench_server import CpuHog, MemoryWatch, ServerProcess, check_loopback, free_port
 from .engine.text import cleanup, split_phonemes, split_sentences
 from .settings import build_parser, parse_settings
 
@@ -94,6 +95,8 @@ class BenchConfig:
     model_timing: bool = True
     same_address: bool = False  # load clients all from one address (as Home Assistant is)
     http: str | None = None  # HTTP API base URL ("auto": the started server gets --http)
+    cpus: set[int] | None = None  # pin the started server to these cores
+    hog: int = 0  # busy processes beside the server for the whole run
 
     @property
     def modes(self) -> tuple[str, ...]:
@@ -218,10 +221,13 @@ async def run_bench(cfg: BenchConfig, server_args: list[str], uri: str | None = 
         cfg.http = f"http://127.0.0.1:{port}"
     server_info: dict[str, object] = {"uri": uri, "started": uri is None, "args": server_args,
                                       "http": cfg.http}
+    server_info.update(cpus=sorted(cfg.cpus) if cfg.cpus else None, hog=cfg.hog)
     async with contextlib.AsyncExitStack() as stack:
+        if cfg.hog:
+            stack.enter_context(CpuHog(cfg.hog, cfg.cpus))
         if uri is None:
             process = await stack.enter_async_context(
-                ServerProcess(server_args, cfg.start_timeout_s))
+                ServerProcess(server_args, cfg.start_timeout_s, cfg.cpus))
             uri, server_pid = process.uri, process.pid
             server_info.update(uri=uri, ready_s=process.ready_s)
             _LOGGER.info("server ready on %s in %.1f s", uri, process.ready_s)
@@ -281,6 +287,16 @@ def _int_list(text: str) -> list[int]:
     return values
 
 
+def _int_list_zero(text: str) -> set[int]:
+    try:
+        values = {int(v) for v in text.split(",") if v.strip()}
+    except ValueError:
+        values = set()
+    if not values or min(values) < 0 or not values <= os.sched_getaffinity(0):
+        raise argparse.ArgumentTypeError(f"need cores of this machine, got {text!r}")
+    return values
+
+
 def _positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -322,6 +338,11 @@ def build_bench_parser() -> argparse.ArgumentParser:
                    help="also time the OpenAI-compatible HTTP API: the started server gets "
                         "--http on a free loopback port (or give the URL of a running one, "
                         "e.g. http://127.0.0.1:8880); load clients alternate Wyoming / HTTP")
+    p.add_argument("--cpus", type=_int_list_zero, metavar="LIST",
+                   help="pin the started server to these cores (e.g. 0), like taskset: a "
+                        "slower machine on any machine; pair with --threads 1")
+    p.add_argument("--hog", type=int, default=0, metavar="N",
+                   help="run N busy processes beside the server (on its --cpus) throughout")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.add_argument("--no-model", action="store_true",
                    help="skip the in-process model timing (saves loading a second engine)")
@@ -348,7 +369,7 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
         rss_requests=max(0, pick(args.rss_requests, 30, 3)),
         idle_describes=10 if quick else 20, timeout_s=pick(args.timeout, 120.0, 60.0),
         start_timeout_s=args.start_timeout, model_timing=not args.no_model,
-        same_address=args.same_address, http=args.http,
+        same_address=args.same_address, http=args.http, cpus=args.cpus, hog=args.hog,
     )
 
 
