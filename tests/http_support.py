@@ -4,7 +4,6 @@ and a gate that holds a sentence's phonemizing so tests can check ordering witho
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +13,7 @@ from wyoming_kokoro.engine.playout import RequestMeter
 from wyoming_kokoro.engine.synth import Engine
 from wyoming_kokoro.http_api import HttpApi
 
-from .support import ServerThread
+from .support import ServerThread, open_loopback
 
 
 @contextmanager
@@ -90,13 +89,7 @@ class RawHttp:
     @classmethod
     async def connect(cls, port: int, rcvbuf: int | None = None,
                       source: str = "127.0.0.1") -> RawHttp:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        if rcvbuf is not None:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        sock.bind((source, 0))
-        sock.setblocking(False)
-        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
-        return cls(*await asyncio.open_connection(sock=sock))
+        return cls(*await open_loopback(port, source, rcvbuf))
 
     async def post(self, path: str, body: bytes, headers: dict[str, str] | None = None) -> None:
         lines = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json",

@@ -56,6 +56,7 @@ def stall(reply) -> float:
 @pytest.mark.parametrize("hold", [True, False], ids=["held", "not-held-control"])
 def test_slow_machine_speaks_without_gaps(slow_engine: Engine, server: ServerThread,
                                           monkeypatch: pytest.MonkeyPatch, hold: bool) -> None:
+    monkeypatch.setattr(slow_engine.options, "max_hold", 120.0)
     if not hold:  # the control shows the slowdown does cause gaps when audio is not held
         monkeypatch.setattr(RequestMeter, "hold", lambda self: False)
     reply = asyncio.run(exchange(server.uri, [Synthesize(TEXT).event()], until="audio-stop",
@@ -65,3 +66,13 @@ def test_slow_machine_speaks_without_gaps(slow_engine: Engine, server: ServerThr
         assert stall(reply) <= 0.05
     else:
         assert stall(reply) > 0.3
+
+
+def test_first_audio_never_waits_past_what_a_satellite_allows(
+        slow_engine: Engine, server: ServerThread, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(slow_engine.options, "max_hold", 1.0)
+    long_text = " ".join([TEXT] * 3)
+    reply = asyncio.run(exchange(server.uri, [Synthesize(long_text).event()],
+                                 until="audio-stop", timeout=300))
+    first, last = reply.first("audio-chunk"), reply.times[-1]
+    assert first is not None and first < last - 5  # started long before the text was rendered

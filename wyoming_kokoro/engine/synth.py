@@ -54,6 +54,7 @@ class SynthOptions:
     max_pause: float = 10.0  # cap for [pause:…] tags
     max_total_pause: float = 60.0  # and for all of one request's pauses together
     prefetch: int = 2  # rendered pieces held ahead of the sender (bounds memory)
+    max_hold: float = 3.0  # most seconds a slow machine holds first audio to avoid gaps
 
 
 @dataclass
@@ -230,7 +231,7 @@ class Engine:
         queue: asyncio.Queue[object] = asyncio.Queue(maxsize=max(1, self.options.prefetch))
         ticket = Ticket()
         state = _StreamState(ahead=ticket.buffered, rate=rate)
-        meter = RequestMeter(self.render_rate)
+        meter = RequestMeter(self.render_rate, max_hold=self.options.max_hold)
 
         async def produce() -> None:
             try:
@@ -258,26 +259,31 @@ class Engine:
         producer = asyncio.create_task(produce(), name="kokoro-producer")
         held: list[bytes] | None = []  # gap-free first: a slower-than-real-time request waits
         try:
-            while (item := await queue.get()) is not _DONE:
+            while True:
+                if held and not meter.hold():  # waited as long as a satellite allows
+                    for piece in held:
+                        yield piece
+                    held = None
+                wait = meter.hold_left() if held else None
+                try:
+                    item = await asyncio.wait_for(queue.get(), wait) if wait else await queue.get()
+                except TimeoutError:  # a satellite gives up on silence: start, gaps or not
+                    item = _WAITING
+                if item is _DONE:
+                    break
                 if isinstance(item, Exception):
                     raise item
-                if item is _WAITING:  # the text itself has not arrived yet: play what we have
-                    if held:
-                        for piece in held:
-                            yield piece
-                        held = None
-                    continue
-                if held is not None and meter.hold():
+                if item is not _WAITING and held is not None and meter.hold():
                     if not held:
                         _LOGGER.debug("Holding first audio: rendering at %.2f× real time",
                                       meter.rtf)
-                    held.append(item)
+                    held.append(item)  # type: ignore[arg-type]
                     continue
-                if held:
-                    for piece in held:
-                        yield piece
+                for piece in held or ():  # the text has not arrived yet, or no need to wait
+                    yield piece
                 held = None
-                yield item
+                if item is not _WAITING:
+                    yield item  # type: ignore[misc]
             for piece in held or ():
                 yield piece
         finally:
