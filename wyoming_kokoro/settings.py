@@ -43,6 +43,7 @@ class Settings:
     lexicon_dir: Path | None = None  # None: DATA_DIR/lexicon
     streaming: bool = True
     streaming_decoder: bool | None = None  # None = auto (CPU sessions only)
+    graph_optimize: bool = True  # CPU whole-model sessions run an exactly rewritten graph
     first_model: str = "auto"  # small bucket for a request's first words (bucket models)
     zeroconf: str | None = None
     zeroconf_host: str | None = None
@@ -171,6 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
                    default=_env("STREAMING_DECODER", "auto"),
                    help="dynamic models: decode a short head first, the rest while it plays; "
                         "auto = on for CPU, off for GPU providers (default: %(default)s)")
+    p.add_argument("--graph-optimize", choices=("auto", "off"),
+                   default=_env("GRAPH_OPTIMIZE", "auto"),
+                   help="CPU whole-model sessions: rewrite the graph once into DATA_DIR/optimized "
+                        "(fused norms, 2-D convolutions; same output); off = run the file as "
+                        "it is (default: %(default)s)")
     p.add_argument("--zeroconf", nargs="?", const="", default=_env("ZEROCONF"), metavar="NAME",
                    help="announce over mDNS (tcp only); NAME defaults to kokoro-<hostname>")
     p.add_argument("--zeroconf-host", default=_env("ZEROCONF_HOST"),
@@ -206,6 +212,7 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         emoji=args.emoji, lexicon_dir=Path(args.lexicon_dir) if args.lexicon_dir else None,
         streaming=not args.no_streaming,
         streaming_decoder={"on": True, "off": False}.get(args.streaming_decoder),
+        graph_optimize=args.graph_optimize != "off",
         first_model=args.first_model,
         zeroconf=args.zeroconf,
         zeroconf_host=args.zeroconf_host, allow_download=not args.no_download,

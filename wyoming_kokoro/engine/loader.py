@@ -86,7 +86,10 @@ def load_engine(settings: object, warm_up: bool = True) -> Engine:
     trt_cache = settings.trt_cache_dir or settings.target_dir / "trt-cache"
     model = KokoroModel.load(assets.model, settings.providers, settings.threads, trt_cache,
                              streaming_decoder=settings.streaming_decoder,
-                             cache_dir=settings.target_dir / "streaming")
+                             cache_dir=settings.target_dir / "streaming",
+                             optimized_dir=(settings.target_dir / "optimized"
+                                            if getattr(settings, "graph_optimize", True)
+                                            else None))
     library = build_voices(assets, settings.blends)
     default = pick_default_voice(library, settings.voice, assets.bundle)
     options = SynthOptions(speed=settings.speed, volume=settings.volume,
