@@ -15,6 +15,7 @@ import onnx
 import pytest
 from wyoming.tts import Synthesize
 
+from wyoming_kokoro.engine import dequantize
 from wyoming_kokoro.engine.loader import load_engine
 from wyoming_kokoro.engine.model import KokoroModel, _optimized, create_session
 from wyoming_kokoro.engine.optimize import (
@@ -56,10 +57,20 @@ def int8_path(engine: Engine) -> Path:
 
 
 @pytest.fixture(scope="module")
-def optimized(int8_path: Path, tmp_path_factory: pytest.TempPathFactory
-              ) -> tuple[Path, collections.Counter[str]]:
-    target = tmp_path_factory.mktemp("optimized") / "int8.onnx"
-    return target, optimize_file(int8_path, target)
+def fp32_path(int8_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The float graph rebuilt from the bundle's int8 one (the `fp32` precision)."""
+    target = tmp_path_factory.mktemp("fp32") / "kokoro-fp32.onnx"
+    assert dequantize.main([str(int8_path), "--out", str(target)]) == 0
+    return target
+
+
+@pytest.fixture(scope="module", params=["int8", "fp32"])
+def variant(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+            ) -> tuple[Path, Path, collections.Counter[str]]:
+    """(unoptimised file, optimised file, rewrite counts) per precision."""
+    source = request.getfixturevalue(f"{request.param}_path")
+    target = tmp_path_factory.mktemp("optimized") / f"{request.param}.onnx"
+    return source, target, optimize_file(source, target)
 
 
 @pytest.fixture(scope="module")
@@ -72,36 +83,45 @@ def all_feeds(engine: Engine) -> list[dict[str, np.ndarray]]:
     return feeds
 
 
-def test_rewrites_happen(int8_path: Path, optimized: tuple[Path, collections.Counter]) -> None:
-    before, after = onnx.load(str(int8_path)), onnx.load(str(optimized[0]))
-    counts, was, now = optimized[1], ops(before), ops(after)
-    assert counts["InstanceNormalization"] >= 40  # the decoder's AdaIN norms
+def test_rewrites_happen(variant: tuple[Path, Path, collections.Counter]) -> None:
+    source, target, counts = variant
+    before, after = onnx.load(str(source)), onnx.load(str(target))
+    was, now = ops(before), ops(after)
+    assert counts["Pow→Mul"] == was["Pow"] - now["Pow"] >= 48  # every Snake's sin²
+    stamp = {p.key: p.value for p in after.metadata_props}[METADATA_KEY]
+    assert json.loads(stamp)["Pow→Mul"] == counts["Pow→Mul"]
+    if "DynamicQuantizeLinear" in was:  # int8: only the bit-exact rewrites
+        assert counts["InstanceNormalization"] == 0
+        return
+    assert counts["InstanceNormalization"] >= 50  # the decoder's AdaIN norms
     assert now["InstanceNormalization"] == counts["InstanceNormalization"]
     assert was["ReduceMean"] - now["ReduceMean"] == 2 * counts["InstanceNormalization"]
     assert was["Sqrt"] - now["Sqrt"] == counts["InstanceNormalization"]
-    assert counts["Pow→Mul"] == was["Pow"] - now["Pow"] >= 48  # every Snake's sin²
+    assert counts["Conv1d→2d"] >= 60
+    conv_ranks = {len(w.dims) for w in after.graph.initializer
+                  if any(n.op_type == "Conv" and n.input[1] == w.name for n in after.graph.node)}
+    assert 4 in conv_ranks
     assert len(after.graph.node) < len(before.graph.node)
-    stamp = {p.key: p.value for p in after.metadata_props}[METADATA_KEY]
-    assert json.loads(stamp)["InstanceNormalization"] == counts["InstanceNormalization"]
 
 
-def test_output_is_unchanged(int8_path: Path, optimized: tuple[Path, collections.Counter],
+def test_output_is_unchanged(variant: tuple[Path, Path, collections.Counter],
                              all_feeds: list[dict[str, np.ndarray]]) -> None:
-    plain, fast = create_session(int8_path, CPU, 2), create_session(optimized[0], CPU, 2)
+    plain, fast = create_session(variant[0], CPU, 2), create_session(variant[1], CPU, 2)
     for feeds in all_feeds:
         reference, output = plain.run(None, feeds)[0], fast.run(None, feeds)[0]
         assert snr_db(reference, output) >= 100
 
 
-def test_each_half_of_the_split_is_unchanged(int8_path: Path,
+def test_each_half_of_the_split_is_unchanged(fp32_path: Path,
                                              all_feeds: list[dict[str, np.ndarray]]) -> None:
     """The function works on the streaming decoder's halves: same boundary tensors, same
     decoder output, node scopes kept (the split of an optimised graph finds the same cut)."""
-    acoustic, decoder, boundary = split_graph(int8_path)
+    acoustic, decoder, boundary = split_graph(fp32_path)
     fast_acoustic, _ = optimize_model(acoustic)
     fast_decoder, counts = optimize_model(decoder)
-    assert counts["InstanceNormalization"] >= 40 and counts["Pow→Mul"] >= 48
-    whole, _ = optimize_model(onnx.load(str(int8_path)))
+    assert counts["InstanceNormalization"] >= 50 and counts["Pow→Mul"] >= 48
+    assert counts["Conv1d→2d"] >= 60
+    whole, _ = optimize_model(onnx.load(str(fp32_path)))
     assert find_boundary(whole.graph) == boundary
     sessions = [create_session(m.SerializeToString(), CPU, 2)
                 for m in (acoustic, fast_acoustic, decoder, fast_decoder)]
