@@ -137,6 +137,9 @@ def test_cached_once_per_source_file(int8_path: Path, tmp_path: Path) -> None:
     source = tmp_path / "model.onnx"
     shutil.copyfile(int8_path, source)
     cache = tmp_path / "cache"
+    cache.mkdir()
+    other = cache / "model--1-2-v1.fp32--3-4-v1.onnx"  # another file's (a rebuild's) copy
+    other.write_bytes(b"kept")
     first = optimized_file(source, cache)
     made = first.stat().st_mtime_ns
     assert optimized_file(source, cache) == first and first.stat().st_mtime_ns == made
@@ -144,7 +147,7 @@ def test_cached_once_per_source_file(int8_path: Path, tmp_path: Path) -> None:
     second = optimized_file(source, cache)
     assert second != first and not first.exists() and second.is_file()
     assert sorted(p.name for p in cache.iterdir()) == sorted(
-        [second.name, second.with_suffix(".json").name])
+        [second.name, second.with_suffix(".json").name, other.name])
 
 
 def test_unoptimisable_file_runs_as_it_is(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ import collections
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -395,8 +396,10 @@ def optimized_file(path: Path, cache_dir: Path, timeout: float = 600) -> Path:
     counts_file = target.with_suffix(".json")
     if not (target.is_file() and counts_file.is_file()):
         cache_dir.mkdir(parents=True, exist_ok=True)
-        for stale in cache_dir.glob(f"{stem}*"):
-            stale.unlink(missing_ok=True)
+        own = re.compile(re.escape(stem) + r"\d+-\d+-v\d+\.(onnx|json)(\.part)?")
+        for stale in cache_dir.iterdir():  # older copies of this file, not of its rebuilds
+            if own.fullmatch(stale.name):
+                stale.unlink(missing_ok=True)
         _LOGGER.info("Optimising %s once for the CPU (fused instance norms, Pow→Mul, 1-D "
                      "convolutions as 2-D) into %s", path.name, cache_dir)
         done = subprocess.run([sys.executable, "-m", __name__, str(path), str(target)],
