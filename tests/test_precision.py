@@ -79,7 +79,8 @@ def test_auto_measures_once_and_records(precision_dir: Path, engine: Engine,
 
 
 def test_option_parses() -> None:
-    assert parse_settings([]).precision == "auto"
+    assert parse_settings([]).precision == "int8"
+    assert parse_settings(["--precision", "auto"]).precision == "auto"
     assert parse_settings(["--precision", "fp32"]).precision == "fp32"
     with pytest.raises(SystemExit):
         parse_settings(["--precision", "int4"])
