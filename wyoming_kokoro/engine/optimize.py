@@ -26,6 +26,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from subprocess import SubprocessError
 
 import numpy as np
 
@@ -406,7 +407,7 @@ def optimized_file(path: Path, cache_dir: Path, timeout: float = 600) -> Path:
                               timeout=timeout, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True, check=False)
         if done.returncode != 0:
-            raise subprocess.SubprocessError(
+            raise SubprocessError(
                 f"optimiser exited with {done.returncode}: {done.stderr.strip()[-500:]}")
     _LOGGER.info("Optimised graph %s: %s", target.name,
                  ", ".join(f"{k} ×{v}" for k, v in json.loads(counts_file.read_text()).items())

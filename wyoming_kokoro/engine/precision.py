@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from subprocess import SubprocessError
 
 import numpy as np
 
@@ -62,13 +63,14 @@ def rebuilt_file(int8: Path, precision: str, cache_dir: Path, timeout: float = 6
             stale.unlink(missing_ok=True)
         _LOGGER.info("Rebuilding %s in %s (once) into %s", int8.name, precision, cache_dir)
         partial = target.with_name(target.name + ".part")
-        command = [sys.executable, "-m", "wyoming_kokoro.engine.dequantize", str(int8),
-                   "--out", str(partial), *(["--fp16"] if precision == "fp16" else [])]
-        done = subprocess.run(command, timeout=timeout, stdout=subprocess.DEVNULL,
+        fp16 = ["--fp16"] if precision == "fp16" else []
+        done = subprocess.run([sys.executable, "-m", "wyoming_kokoro.engine.dequantize",
+                               str(int8), "--out", str(partial), *fp16],
+                              timeout=timeout, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True, check=False)
         if done.returncode != 0:
             partial.unlink(missing_ok=True)
-            raise subprocess.SubprocessError(f"rebuilding {precision} failed: "
+            raise SubprocessError(f"rebuilding {precision} failed: "
                                              f"{done.stderr.strip()[-500:]}")
         os.replace(partial, target)
     return target
