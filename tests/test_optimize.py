@@ -116,20 +116,25 @@ def test_each_half_of_the_split_is_unchanged(fp32_path: Path,
                                              all_feeds: list[dict[str, np.ndarray]]) -> None:
     """The function works on the streaming decoder's halves: same boundary tensors, same
     decoder output, node scopes kept (the split of an optimised graph finds the same cut)."""
-    acoustic, decoder, boundary = split_graph(fp32_path)
-    fast_acoustic, _ = optimize_model(acoustic)
+    acoustic, decoder, boundary, source = split_graph(fp32_path)
+    fast_acoustic, acoustic_counts = optimize_model(acoustic)
     fast_decoder, counts = optimize_model(decoder)
-    assert counts["InstanceNormalization"] >= 50 and counts["Pow→Mul"] >= 48
+    # norm chains cut by the harmonic source's boundary stay decomposed (exact either way)
+    norms = counts["InstanceNormalization"] + acoustic_counts["InstanceNormalization"]
+    assert norms >= 30 and counts["Pow→Mul"] + acoustic_counts["Pow→Mul"] >= 48
     assert counts["Conv1d→2d"] >= 60
     whole, _ = optimize_model(onnx.load(str(fp32_path)))
     assert find_boundary(whole.graph) == boundary
     sessions = [create_session(m.SerializeToString(), CPU, 2)
                 for m in (acoustic, fast_acoustic, decoder, fast_decoder)]
+    outputs = [*boundary, *source]
+    wanted = {i.name for i in decoder.graph.input}
     for feeds in all_feeds[:2]:
-        features = sessions[0].run(boundary, feeds)
-        for a, b in zip(features, sessions[1].run(boundary, feeds), strict=True):
+        features = sessions[0].run(outputs, feeds)
+        for a, b in zip(features, sessions[1].run(outputs, feeds), strict=True):
             assert snr_db(a, b) >= 100
-        inputs = {**dict(zip(boundary, features, strict=True)), "style": feeds["style"]}
+        inputs = {n: v for n, v in zip(outputs, features, strict=True) if n in wanted}
+        inputs["style"] = feeds["style"]
         assert snr_db(sessions[2].run(None, inputs)[0], sessions[3].run(None, inputs)[0]) >= 100
 
 
