@@ -51,6 +51,7 @@ class SynthOptions:
     max_pause: float = 10.0  # cap for [pause:…] tags
     max_total_pause: float = 60.0  # and for all of one request's pauses together
     prefetch: int = 2  # rendered pieces held ahead of the sender (bounds memory)
+    max_audio: float = 600.0  # seconds one request (stream) may render; the rest is cut off
 
 
 @dataclass
@@ -221,7 +222,10 @@ class Engine:
         ticket = Ticket()
         state = _StreamState(ahead=ticket.buffered)
 
+        budget = int(self.options.max_audio * audio.SAMPLE_RATE)  # samples per request
+
         async def produce() -> None:
+            rendered = 0
             try:
                 async for text in _aiter(texts):
                     steps = self.render_steps(text, voice, language, state)
@@ -232,9 +236,19 @@ class Engine:
                             result = await self.scheduler.run(item, ticket.deadline)
                             continue
                         result = None
+                        room = budget - rendered
+                        if len(item) > room:  # never a runaway request: cut off, cleanly
+                            item = item[:room]
+                            _LOGGER.warning("Request reached --max-audio-seconds (%g s); "
+                                            "the rest of its text is not spoken",
+                                            self.options.max_audio)
                         if len(item):
+                            rendered += len(item)
                             ticket.produced(len(item) / audio.SAMPLE_RATE)
                             await queue.put(audio.to_pcm16(item, self.options.volume))
+                        if rendered >= budget:
+                            await queue.put(_DONE)
+                            return
             except Exception as err:  # noqa: BLE001 - handed to the consumer, which re-raises
                 await queue.put(err)
                 return
