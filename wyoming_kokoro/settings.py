@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = Settings()
     p.add_argument("--uri", default=_env("URI", d.uri),
                    help="tcp://HOST:PORT, unix://PATH or stdio:// (default: %(default)s)")
-    p.add_argument("--data-dir", action="append", type=Path, dest="data_dirs",
+    p.add_argument("--data-dir", action="append", type=Path, dest="data_dirs", metavar="DATA_DIR",
                    help="directory with models/voices; repeatable (default: ./data)")
     p.add_argument("--download-dir", type=Path, default=_env("DOWNLOAD_DIR"),
                    help="where downloads go (default: the first data dir)")
