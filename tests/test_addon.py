@@ -286,6 +286,29 @@ def test_docs_walk_through_install_and_every_option(config: dict[str, Any]) -> N
         assert f"`{key}`" in docs, f"DOCS.md does not explain {key}"
 
 
+# The store page (README.md): what a Home Assistant user needs, in this order, before any
+# developer material. Every other section (internals, benchmarks, APIs) comes after DEV_START.
+USER_SECTIONS = ["Home Assistant add-on / Docker", "pip", "Add it to Home Assistant", "Voices",
+                 "Options", "What it reads and how", "Troubleshooting"]
+DEV_START = "Development quick start"
+
+
+def test_readme_puts_the_home_assistant_user_first() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    headings = re.findall(r"^## (.+)$", readme, re.MULTILINE)
+    dev = headings.index(DEV_START)
+    assert headings[:dev] == USER_SECTIONS, "user sections, in order, before developer ones"
+    assert {"How first audio gets fast", "Performance"} <= set(headings[dev + 1:])
+    first_section = readme.index("\n## ")
+    assert "(DOCS.md)" in readme[:first_section], "the add-on docs linked before any section"
+    developer = readme[readme.index(f"## {DEV_START}"):]
+    for command in ("script/setup && script/run", "script/test"):
+        assert command in developer and command not in readme[:readme.index(f"## {DEV_START}")]
+    for anchor in re.findall(r"\]\(#([a-z0-9-]+)\)", readme):
+        assert anchor in {re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-")
+                          for h in re.findall(r"^#+ (.+)$", readme, re.MULTILINE)}, anchor
+
+
 def test_no_other_addon_manifest() -> None:
     """The Supervisor parses every config.(yaml|yml|json) outside dot folders as an add-on."""
     listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
