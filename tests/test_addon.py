@@ -686,12 +686,16 @@ def setup_pip_calls(tmp_path: Path, *args: str) -> list[list[str]]:
     (venv_bin / "python").write_text("#!/bin/sh\necho 3.11\n")  # the version query
     log = tmp_path / "pip.log"
     (venv_bin / "pip").write_text(f'#!/bin/sh\nprintf "%s\\0" "$@" >> "{log}"\n'
-                                  f'printf "\\n" >> "{log}"\n')
+                                  f'printf "\\n" >> "{log}"\necho PIP\n')
     for tool in venv_bin.iterdir():
         tool.chmod(0o755)
     result = subprocess.run(["bash", str(checkout / "script" / "setup"), *args],
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+    # one line saying what happens before every pip run (minutes of silence otherwise)
+    lines = result.stdout.splitlines()
+    assert all(i > 0 and lines[i - 1].startswith("script/setup: ")
+               for i, line in enumerate(lines) if line == "PIP"), result.stdout
     return [line.split("\0")[:-1] for line in log.read_text().splitlines()]
 
 
