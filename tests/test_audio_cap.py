@@ -29,6 +29,7 @@ LONG_TEXT = " ".join(f"Sentence number {n} is here to make this request long." f
     ("a" * 5000, "aaa"),
     ("Soooooooo good", "Sooo good"),
     ("Schifffahrt", "Schifffahrt"),  # three letters in a row are real (German)
+    ("AAAA batteries", "AAAA batteries"),
     ("abcdefghij" * 500, ("abcdefghij" * 7)[:MAX_WORD_LETTERS]),
     ("Donaudampfschifffahrtsgesellschaftskapitän", "Donaudampfschifffahrtsgesellschaftskapitän"),
 ])

@@ -47,13 +47,14 @@ _REPEATS = ((re.compile(r"\.{4,}|…+"), "…"), (re.compile(r",{2,}"), ","),
             (re.compile(r"-{2,}|={2,}|_{2,}|\*+|#+(?!\d)|~{2,}|\^+|\\+|(?<=\w)_(?=\w)"), " "))
 _SPACES_RE = re.compile(r"\s+")
 # An unbroken run of letters longer than any real word ("a" * 5000, a pasted hash) would be
-# spelled out for minutes: a letter repeated 4+ times is read 3 times ("soooo" → "sooo"), and
-# a run longer than MAX_WORD_LETTERS is read up to there. Scripts written without spaces
-# (CJK, Thai, Lao, Khmer, Myanmar) are exempt from the length rule: their sentences are runs.
+# spelled out for minutes: a letter repeated 5+ times is read 3 times ("sooooo" → "sooo";
+# "AAAA" batteries stay), and a run longer than MAX_WORD_LETTERS is read up to there.
+# Scripts written without spaces (Chinese, Japanese, Thai, Lao, Khmer, Myanmar) are exempt
+# from the length rule: their sentences are such runs.
 MAX_WORD_LETTERS = 64
-_REPEATED_LETTER_RE = re.compile(r"([^\W\d_])\1{3,}")
+_REPEATED_LETTER_RE = re.compile(r"([^\W\d_])\1{4,}")
 _UNSPACED = (r"\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3000-\u303f\u3040-\u30ff"
-             r"\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef")
+             r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef")
 _LETTER = rf"(?:(?![{_UNSPACED}])[^\W\d_])"
 _LONG_WORD_RE = re.compile(rf"(?<![^\W\d_])({_LETTER}{{{MAX_WORD_LETTERS}}}){_LETTER}+")
 _STRAY_RE = re.compile(r"[|•·►▶→⇒←⟶❯»«]")
