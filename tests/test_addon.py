@@ -207,7 +207,8 @@ def test_version_is_the_package_version(config: dict[str, Any]) -> None:
 
 
 def test_ports_discovery_map_and_backups(config: dict[str, Any]) -> None:
-    assert config["ports"] == {"10200/tcp": None}, "reached over the internal network only"
+    assert config["ports"] == {"10200/tcp": None, "8880/tcp": None}, \
+        "reached over the internal network only"
     assert all(PORT_KEY.fullmatch(k) for k in config["ports"])
     assert set(config["ports_description"]) == set(config["ports"])
     assert config["discovery"] == ["wyoming"]
@@ -417,6 +418,8 @@ NON_DEFAULT: dict[str, tuple[Any, str, Any]] = {
     "streaming": (False, "streaming", False),
     "threads": (2, "threads", 2),
     "allow_download": (False, "allow_download", False),
+    "http_api": (True, "http", "0.0.0.0:8880"),
+    "http_api_key": ("s3cret key", "http_api_key", "s3cret key"),
     "debug_logging": (True, "debug", True),
 }
 
@@ -453,6 +456,7 @@ def test_default_options(tmp_path: Path, config: dict[str, Any]) -> None:
     assert settings.blends == [] and settings.voices is None and settings.threads is None
     assert settings.streaming and settings.allow_download and not settings.debug
     assert settings.zeroconf is None, "the add-on is announced by Supervisor discovery"
+    assert settings.http is None and settings.http_api_key is None, "the HTTP API is opt-in"
     assert [c["call"] for c in run.calls] == ["addon.options"], "nothing to migrate"
 
 
@@ -493,6 +497,8 @@ def test_all_options_at_once(tmp_path: Path, config: dict[str, Any]) -> None:
     assert (settings.voice, settings.speed, settings.volume, settings.sentence_silence,
             settings.threads) == ("bf_emma", 1.25, 0.8, 0.0, 2)
     assert not settings.streaming and not settings.allow_download and settings.debug
+    assert (settings.http, settings.http_api_key) == ("0.0.0.0:8880", "s3cret key")
+    assert "s3cret" not in run.stderr, "the API key is not logged"
 
 
 def test_custom_model_needs_a_file(tmp_path: Path, config: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ from wyoming_kokoro.bench_client import BenchError, continuity, words
 from wyoming_kokoro.bench_report import jain, render, summary
 from wyoming_kokoro.bench_server import check_loopback
 
+from .http_support import http_on
 from .support import ServerThread
 
 CHUNK = 0.5  # seconds of audio per made-up chunk
@@ -79,7 +80,7 @@ def check_result(result: dict, cfg: BenchConfig, model: bool = True) -> None:
     assert header["model"] and header["server"]["uri"].startswith("tcp://127.0.0.1:")
     assert set(result["latency"]) == set(cfg.texts) == set(result["texts"])
     for name, modes in result["latency"].items():
-        assert set(modes) == {"synthesize", "stream"}
+        assert set(modes) == {"synthesize", "stream", *(["http"] if cfg.http else [])}
         for m in modes.values():
             assert len(m["requests"]) == cfg.runs
             for r in m["requests"]:
@@ -120,6 +121,21 @@ async def test_quick_bench_against_the_running_server(server: ServerThread, engi
 
 
 @pytest.mark.slow
+async def test_quick_bench_with_the_http_api(server: ServerThread, engine) -> None:
+    """--http URL: the same requests over the OpenAI-compatible API; load clients alternate."""
+    with http_on(server) as port:
+        cfg = config_from_args(build_bench_parser().parse_args(
+            ["--quick", "--no-model", "--clients", "2", "--rss-requests", "1",
+             "--http", f"http://127.0.0.1:{port}"]))
+        result = await run_bench(cfg, [], uri=server.uri, server_pid=os.getpid())
+    check_result(result, cfg, model=False)
+    http = result["latency"]["short"]["http"]["requests"][0]
+    wyoming = result["latency"]["short"]["synthesize"]["requests"][0]
+    assert http["audio_s"] == pytest.approx(wyoming["audio_s"], abs=0.01), "the same audio"
+    assert "first audio over HTTP vs Wyoming, short" in render(result)
+
+
+@pytest.mark.slow
 def test_command_line_starts_its_own_server(data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     bench_args = ["--quick", "--no-model", "--clients", "1", "--rss-requests", "1"]
@@ -144,3 +160,21 @@ def test_a_server_that_cannot_start_is_reported(tmp_path: Path) -> None:
          str(tmp_path)], capture_output=True, text=True, timeout=120, check=False,
         env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert proc.returncode == 1 and "bench failed" in proc.stderr
+
+
+def test_slow_machine_on_any_machine() -> None:
+    """--cpus pins the server like taskset, --hog puts busy processes beside it."""
+    import os
+
+    from wyoming_kokoro.bench import build_bench_parser, config_from_args
+    from wyoming_kokoro.bench_server import CpuHog
+
+    args, _ = build_bench_parser().parse_known_args(["--cpus", "0", "--hog", "1"])
+    cfg = config_from_args(args)
+    assert cfg.cpus == {0} and cfg.hog == 1
+    with CpuHog(1, {0}) as hog:
+        assert os.sched_getaffinity(hog.procs[0].pid) == {0}
+        assert hog.procs[0].poll() is None
+    assert not hog.procs
+    with pytest.raises(SystemExit):
+        build_bench_parser().parse_known_args(["--cpus", "999"])

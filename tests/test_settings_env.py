@@ -79,6 +79,7 @@ def test_every_option_has_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
             continue
         kind = getattr(action.type, "__name__", "")
         value = (action.choices[-1] if action.choices else "true" if action.nargs == 0
+                 else "127.0.0.1:8880" if flag == "--http"
                  else samples.get({"int": int, "float": float}.get(kind, str), "/x/value"))
         monkeypatch.setenv(env_name(flag), str(value))
         expected = parse_settings([flag] if action.nargs == 0 else [f"{flag}={value}"])

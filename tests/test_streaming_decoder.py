@@ -174,3 +174,10 @@ def test_engine_streams_a_head_first(engine: Engine, slow_machine: None) -> None
 def test_switch_turns_it_off(engine: Engine, tmp_path: Path) -> None:
     model = KokoroModel.load(engine.model.path, "cpu", threads=1, streaming_decoder=False)
     assert model.split is None and model.session is not None
+
+
+def test_no_head_when_the_decoder_is_slower_than_real_time() -> None:
+    energy = np.full(300, 5.0)
+    slow = DecodeSpeed(seconds_per_frame=0.05, overhead=0.0)  # rtf 2
+    assert plan_head(_features(energy), slow, 1.0, HeadOptions()) is None
+    assert plan_head(_features(energy), slow, 0.0, HeadOptions()) is None

@@ -48,6 +48,13 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stopping.set)
     await server.start(service.handler)
+    http_api = None
+    if settings.http is not None:
+        from .http_api import start_http
+
+        http_api = await start_http(service, settings.http, settings.http_api_key)
+    elif settings.http_api_key:
+        _LOGGER.warning("--http-api-key without --http: the HTTP API is off")
     if announcer is not None:
         await announcer.start()
     _LOGGER.info("Ready: wyoming-kokoro %s on %s", __version__, settings.uri)
@@ -60,6 +67,8 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
         if announcer is not None:
             with contextlib.suppress(Exception):
                 await announcer.stop()
+        if http_api is not None:
+            await http_api.stop()
         listener = getattr(server, "_server", None)
         if listener is not None:
             listener.close()  # no new connections

@@ -10,7 +10,9 @@ uses a running loopback one (`--uri`), and measures what a Home Assistant user f
   TTFA p50/p95, Jain fairness; `describe` latency probed on fresh connections meanwhile;
 - memory: the server's peak RSS and its growth over N requests;
 - the in-process whole-model time (`engine.model.run`) of each text's first sentence, so TTFA
-  can be read as a ratio of it.
+  can be read as a ratio of it;
+- with `--http`: the same `synthesize` requests over the OpenAI-compatible HTTP API (mode
+  "http", raw PCM), and load clients alternating Wyoming / HTTP (2 + 2 at 4 clients).
 
 JSON (`--json PATH`), schema "wyoming-kokoro-bench/1"; a Summary is {median, min, max, n}:
   header: {started_at, duration_s, system: {wyoming_kokoro, python, onnxruntime, platform,
@@ -43,6 +45,7 @@ import contextlib
 import datetime
 import json
 import logging
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -51,9 +54,10 @@ from pathlib import Path
 import psutil
 
 from . import bench_client as client
+from . import bench_http
 from .bench_load import describe_stats, measure_load, measure_memory, probe_describe
 from .bench_report import render, summary, system_info
-from .bench_server import MemoryWatch, ServerProcess, check_loopback
+from .bench_server import CpuHog, MemoryWatch, ServerProcess, check_loopback, free_port
 from .engine.text import cleanup, split_phonemes, split_sentences
 from .settings import build_parser, parse_settings
 
@@ -90,6 +94,13 @@ class BenchConfig:
     start_timeout_s: float = 180.0
     model_timing: bool = True
     same_address: bool = False  # load clients all from one address (as Home Assistant is)
+    http: str | None = None  # HTTP API base URL ("auto": the started server gets --http)
+    cpus: set[int] | None = None  # pin the started server to these cores
+    hog: int = 0  # busy processes beside the server for the whole run
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        return MODES + (("http",) if self.http else ())
 
 
 def first_sentence(text: str) -> str:
@@ -102,12 +113,14 @@ def first_sentence(text: str) -> str:
 async def measure_latency(uri: str, cfg: BenchConfig) -> dict[str, dict[str, list]]:
     """Every text × mode once per run, run-major so slow drifts of a noisy machine spread
     over all cells instead of biasing one."""
-    timings: dict[str, dict[str, list]] = {n: {m: [] for m in MODES} for n in cfg.texts}
+    timings: dict[str, dict[str, list]] = {n: {m: [] for m in cfg.modes} for n in cfg.texts}
     for run in range(cfg.runs):
         for name, text in cfg.texts.items():
             first_words = len(client.words(first_sentence(text)))
-            for mode in MODES:
+            for mode in cfg.modes:
                 timing = (await client.synthesize(uri, text, cfg.timeout_s) if mode == MODES[0]
+                          else await bench_http.speech(cfg.http, text, cfg.timeout_s)
+                          if mode == "http" and cfg.http
                           else await client.stream(uri, text, first_words,
                                                    cfg.words_per_second, cfg.timeout_s))
                 timings[name][mode].append(timing)
@@ -200,15 +213,28 @@ async def run_bench(cfg: BenchConfig, server_args: list[str], uri: str | None = 
     if owned and engine is not None:
         engine.close()
     engine = None  # the bench's copy of the model goes before the server is measured
-    server_info: dict[str, object] = {"uri": uri, "started": uri is None, "args": server_args}
+    if cfg.http == "auto":  # the server the bench starts also serves HTTP on a free port
+        if uri is not None:
+            raise client.BenchError("--http without a URL needs the bench to start the server")
+        port = free_port()
+        server_args = [*server_args, "--http", f"127.0.0.1:{port}"]
+        cfg.http = f"http://127.0.0.1:{port}"
+    server_info: dict[str, object] = {"uri": uri, "started": uri is None, "args": server_args,
+                                      "http": cfg.http}
+    server_info.update(cpus=sorted(cfg.cpus) if cfg.cpus else None, hog=cfg.hog)
     async with contextlib.AsyncExitStack() as stack:
+        if cfg.hog:
+            stack.enter_context(CpuHog(cfg.hog, cfg.cpus))
         if uri is None:
             process = await stack.enter_async_context(
-                ServerProcess(server_args, cfg.start_timeout_s))
+                ServerProcess(server_args, cfg.start_timeout_s, cfg.cpus))
             uri, server_pid = process.uri, process.pid
             server_info.update(uri=uri, ready_s=process.ready_s)
             _LOGGER.info("server ready on %s in %.1f s", uri, process.ready_s)
         check_loopback(uri)
+        if cfg.http:
+            bench_http.check_loopback_url(cfg.http)
+            await bench_http.wait_ready(cfg.http)
         server_info["pid"] = server_pid
         watch = MemoryWatch(server_pid).start() if server_pid else None
         try:
@@ -229,7 +255,7 @@ async def run_bench(cfg: BenchConfig, server_args: list[str], uri: str | None = 
         name: {mode: summarize_latency(timings[name][mode],
                                        ((model or {}).get(name) or {}).get("model_s", {})
                                        .get("median"))
-               for mode in MODES}
+               for mode in cfg.modes}
         for name in cfg.texts
     }
     return {
@@ -258,6 +284,16 @@ def _int_list(text: str) -> list[int]:
     values = [int(v) for v in text.split(",") if v.strip()]
     if not values or min(values) < 1:
         raise argparse.ArgumentTypeError(f"need positive integers, got {text!r}")
+    return values
+
+
+def _int_list_zero(text: str) -> set[int]:
+    try:
+        values = {int(v) for v in text.split(",") if v.strip()}
+    except ValueError:
+        values = set()
+    if not values or min(values) < 0 or not values <= os.sched_getaffinity(0):
+        raise argparse.ArgumentTypeError(f"need cores of this machine, got {text!r}")
     return values
 
 
@@ -298,6 +334,15 @@ def build_bench_parser() -> argparse.ArgumentParser:
     p.add_argument("--same-address", action="store_true",
                    help="load-test clients all connect from one address, as Home Assistant "
                         "does (subject to --max-client-concurrent); default: 127.0.0.2, .3, …")
+    p.add_argument("--http", nargs="?", const="auto", metavar="URL",
+                   help="also time the OpenAI-compatible HTTP API: the started server gets "
+                        "--http on a free loopback port (or give the URL of a running one, "
+                        "e.g. http://127.0.0.1:8880); load clients alternate Wyoming / HTTP")
+    p.add_argument("--cpus", type=_int_list_zero, metavar="LIST",
+                   help="pin the started server to these cores (e.g. 0), like taskset: a "
+                        "slower machine on any machine; pair with --threads 1")
+    p.add_argument("--hog", type=int, default=0, metavar="N",
+                   help="run N busy processes beside the server (on its --cpus) throughout")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.add_argument("--no-model", action="store_true",
                    help="skip the in-process model timing (saves loading a second engine)")
@@ -324,7 +369,7 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
         rss_requests=max(0, pick(args.rss_requests, 30, 3)),
         idle_describes=10 if quick else 20, timeout_s=pick(args.timeout, 120.0, 60.0),
         start_timeout_s=args.start_timeout, model_timing=not args.no_model,
-        same_address=args.same_address,
+        same_address=args.same_address, http=args.http, cpus=args.cpus, hog=args.hog,
     )
 
 

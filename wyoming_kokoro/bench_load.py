@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import bench_client as client
+from . import bench_http
 from .bench_report import jain, percentile, summary
 from .bench_server import MB, MemoryWatch
 
@@ -51,7 +52,9 @@ def describe_stats(times_ms: list[float], failures: int, clients: int = 0
 
 
 async def _client_loop(uri: str, text: str, requests: int, timeout: float,
-                       source: str | None) -> list[client.Timing]:
+                       source: str | None, http: str | None = None) -> list[client.Timing]:
+    if http is not None:  # an OpenAI-API client (bench --http)
+        return [await bench_http.speech(http, text, timeout, source) for _ in range(requests)]
     return [await client.synthesize(uri, text, timeout, source) for _ in range(requests)]
 
 
@@ -65,7 +68,9 @@ async def _round(uri: str, text: str, sources: list[str | None], cfg: BenchConfi
     began = time.perf_counter()
     try:
         results = await asyncio.gather(*(
-            _client_loop(uri, text, cfg.per_client, cfg.timeout_s, source) for source in sources))
+            _client_loop(uri, text, cfg.per_client, cfg.timeout_s, source,
+                         cfg.http if cfg.http and i % 2 else None)  # with --http: every 2nd
+            for i, source in enumerate(sources)))
     finally:
         stop.set()
         probed = await prober if prober is not None else ([], 0)

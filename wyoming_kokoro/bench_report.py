@@ -114,7 +114,9 @@ def render(result: dict) -> str:
         f"onnxruntime {sysinfo['onnxruntime']}, Python {sysinfo['python']}",
         f"Server: {server['uri']} ({'started by the bench' if server['started'] else 'existing'}"
         + (f", ready in {server['ready_s']:.1f} s" if server.get("ready_s") else "")
-        + f"), options: {' '.join(server['args']) or '(defaults)'}",
+        + f"), options: {' '.join(server['args']) or '(defaults)'}"
+        + (f"; pinned to cores {server['cpus']}" if server.get("cpus") else "")
+        + (f"; {server['hog']} busy processes beside it" if server.get("hog") else ""),
         f"Runs: {cfg['runs']}, median (min–max); streaming text at "
         f"{cfg['words_per_second']:g} words/s, TTFA from the first sentence's last word",
         "",
@@ -127,12 +129,20 @@ def render(result: dict) -> str:
                 name, mode, _spread(m["ttfa_s"]), _spread(m["ttla_s"]),
                 _num(m["audio_s"]["median"], 2), _num(m["rtf"]["median"], 2),
                 _num(m["worst_deficit_s"]["max"]), str(m["underruns"]),
+                _num(m["stall_s"]["max"]) if m.get("stall_s") else "–",
                 _num((model.get("model_s") or {}).get("median")), _num(m["ttfa_vs_model"], 2),
             ])
     lines += _table(["text", "mode", "TTFA s", "last audio s", "audio s", "RTF",
-                     "worst deficit s", "underruns", "model s", "TTFA/model"], rows)
+                     "worst deficit s", "gaps", "silence s", "model s", "TTFA/model"], rows)
     lines.append("(worst deficit: latest chunk arrival relative to the end of the audio already "
-                 "received, worst run; > 0 is an audible gap)")
+                 "received, worst run; > 0 is an audible gap; gaps: a player's underruns over "
+                 "all runs; silence: most silence one run inserted mid-speech)")
+    for name, modes in result["latency"].items():
+        if "http" in modes and modes["http"]["ttfa_s"] and modes["synthesize"]["ttfa_s"]:
+            http = modes["http"]["ttfa_s"]["median"]
+            wyoming = modes["synthesize"]["ttfa_s"]["median"]
+            lines.append(f"first audio over HTTP vs Wyoming, {name}: {http:.3f} s vs "
+                         f"{wyoming:.3f} s ({(http / wyoming - 1) * 100:+.1f} %)")
     if result["concurrency"]:
         c0 = result["concurrency"][0]
         lines += ["", f"Load: {c0['text']} text, {c0['per_client']} request(s) per client "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import os
 import socket
 import subprocess
 import sys
@@ -49,9 +50,11 @@ def free_port() -> int:
 class ServerProcess:
     """`python -m wyoming_kokoro` on 127.0.0.1:<free port>, ready once it answers describe."""
 
-    def __init__(self, server_args: list[str], start_timeout: float = 180.0) -> None:
+    def __init__(self, server_args: list[str], start_timeout: float = 180.0,
+                 cpus: set[int] | None = None) -> None:
         self.server_args = list(server_args)
         self.start_timeout = start_timeout
+        self.cpus = cpus  # pin the server to these cores: a slower machine on any machine
         self.uri = f"tcp://127.0.0.1:{free_port()}"
         self.proc: asyncio.subprocess.Process | None = None
         self._log = tempfile.NamedTemporaryFile(prefix="wyoming-kokoro-bench-", suffix=".log",
@@ -72,8 +75,10 @@ class ServerProcess:
     async def __aenter__(self) -> ServerProcess:
         command = [sys.executable, "-m", "wyoming_kokoro", "--uri", self.uri, *self.server_args]
         started = time.monotonic()
+        cpus = self.cpus
         self.proc = await asyncio.create_subprocess_exec(
-            *command, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            *command, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
         try:
             await self._wait_ready(started + self.start_timeout)
         except BaseException:
@@ -157,3 +162,27 @@ class MemoryWatch:
             return {"peak_rss_mb": hwm / MB, "peak_source": "VmHWM"}
         return {"peak_rss_mb": self.peak / MB, "peak_source": "sampled"}
 
+
+
+class CpuHog:
+    """Busy processes beside the server (pinned to its cores when it is pinned): the load
+    another add-on or a browser puts on a small machine, reproducible anywhere."""
+
+    def __init__(self, count: int, cpus: set[int] | None = None) -> None:
+        self.count = count
+        self.cpus = cpus
+        self.procs: list[subprocess.Popen] = []
+
+    def __enter__(self) -> CpuHog:
+        cpus = self.cpus
+        for _ in range(self.count):
+            self.procs.append(subprocess.Popen(
+                [sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL,
+                preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for proc in self.procs:
+            proc.kill()
+            proc.wait(5)
+        self.procs.clear()

@@ -134,7 +134,7 @@ def compare(sent: np.ndarray, reference: np.ndarray) -> Comparison:
     if seam is not None and seam < len(a) - 1:
         centres = np.arange(len(distance)) * HOP + N_FFT // 2
         near = (np.abs(centres - seam) <= SEAM_HALF_WIDTH) & loud
-        seam_lsd = float(distance[near].max()) if near.any() else None
+        seam_lsd = float(distance[near].mean()) if near.any() else None
     level = lambda x: 20 * np.log10(np.sqrt(np.mean(x**2)) + 1e-9)  # noqa: E731
     return Comparison(
         lsd_db=float(distance[loud].mean()) if loud.any() else 0.0,

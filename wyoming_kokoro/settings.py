@@ -50,6 +50,8 @@ class Settings:
     first_model: str = "auto"  # small bucket for a request's first words (bucket models)
     zeroconf: str | None = None
     zeroconf_host: str | None = None
+    http: str | None = None  # HOST:PORT of the OpenAI-compatible HTTP API; None: off
+    http_api_key: str | None = None
     allow_download: bool = True
     debug: bool = False
     log_format: str = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -135,6 +137,17 @@ def _positive(kind: type, minimum: float = 0.0, inclusive: bool = False,
         return value
     parse.__name__ = kind.__name__
     return parse
+
+
+def _host_port(text: str) -> str:
+    """`HOST:PORT` (IPv6 as `[::1]:PORT`; a bare `PORT` or `:PORT` means loopback, so the
+    API is never exposed by accident) → `host:port`."""
+    text = text.strip()
+    host, sep, port_text = ("", ":", text) if text.isdigit() else text.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if not sep or not port_text.isdigit() or not 0 < int(port_text) < 65536 or " " in host:
+        raise argparse.ArgumentTypeError(f"must be HOST:PORT, e.g. 127.0.0.1:8880, got {text!r}")
+    return f"[{host}]:{int(port_text)}" if ":" in host else f"{host}:{int(port_text)}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -237,6 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="announce over mDNS (tcp only); NAME defaults to kokoro-<hostname>")
     p.add_argument("--zeroconf-host", default=_env("ZEROCONF_HOST"),
                    help="address to announce (default: detected)")
+    p.add_argument("--http", type=_host_port, metavar="HOST:PORT",
+                   help="also serve an OpenAI-compatible speech API (POST /v1/audio/speech) "
+                        "on HOST:PORT, e.g. 127.0.0.1:8880 (default: off)")
+    p.add_argument("--http-api-key", metavar="KEY",
+                   help="require 'Authorization: Bearer KEY' on the HTTP API's speech requests "
+                        "(prefer the environment variable: flags show in ps)")
     p.add_argument("--no-download", action="store_true", default=False,
                    help="never contact Hugging Face")
     p.add_argument("--debug", action="store_true", default=False,
@@ -274,5 +293,6 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         first_model=args.first_model, plan_rtf=args.plan_rtf,
         zeroconf=args.zeroconf,
         zeroconf_host=args.zeroconf_host, allow_download=not args.no_download,
+        http=args.http, http_api_key=args.http_api_key or None,
         debug=args.debug, log_format=args.log_format,
     )

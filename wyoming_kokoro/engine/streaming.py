@@ -98,9 +98,9 @@ class HeadOptions:
     """How a head is cut from a segment whose whole decode would keep the listener waiting."""
 
     min_frames: int = 12  # heard head at least 0.3 s
-    max_share: float = 0.4  # of the speech frames: the head differs from the full model
+    max_share: float = 0.2  # of the speech frames: the head differs from the full model
     context: int = 12  # frames decoded after the head's seam, then dropped
-    seam_search: int = 12  # frames after the planned seam searched for a quiet one
+    seam_search: int = 20  # frames after the planned seam searched for a quiet one
     voiced_penalty: float = 4.0  # energy units a voiced seam frame costs
     crossfade: int = 480  # samples blended across the seam (20 ms)
     safety: float = 1.3  # the head plays this much longer than the whole decode is expected
@@ -341,7 +341,9 @@ def plan_head(features: Features, speed: DecodeSpeed, ahead: float,
     else:  # each heard head frame buys 25 ms but first costs its own decode
         gain = per_frame - options.safety * speed.seconds_per_frame
         cost = whole + options.safety * speed.seconds_per_frame * options.context - ahead
-        head = cost / gain if gain > 0 else float("inf")
+        if gain <= 0:
+            return None  # the decoder is slower than real time: a head cannot help
+        head = cost / gain
     head_frames = max(options.min_frames, int(np.ceil(head)))
     energy, floor = features.energy, float(features.energy.min())
     loud = np.flatnonzero(energy > floor + 0.25 * (float(energy.max()) - floor))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -24,6 +25,7 @@ import numpy as np
 from . import audio
 from .g2p import G2PRegistry, Vocab
 from .model import DurationOverflowError, KokoroModel, ModelOutputError
+from .playout import RenderRate, RequestMeter
 from .scheduler import Job, Scheduler, Ticket, drive
 from .text import Pause, split_phonemes
 from .voices import Voice, VoiceLibrary
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 _DONE = object()
+_WAITING = object()  # the producer has rendered all the text it has and waits for more
 
 
 class SynthesisError(RuntimeError):
@@ -51,6 +54,7 @@ class SynthOptions:
     max_pause: float = 10.0  # cap for [pause:…] tags
     max_total_pause: float = 60.0  # and for all of one request's pauses together
     prefetch: int = 2  # rendered pieces held ahead of the sender (bounds memory)
+    max_hold: float = 3.0  # most seconds a slow machine holds first audio to avoid gaps
     max_audio: float = 600.0  # seconds one request (stream) may render; the rest is cut off
 
 
@@ -62,6 +66,7 @@ class _StreamState:
     spoken: bool = False
     paused: float = 0.0  # seconds of pause tags rendered so far
     ahead: Callable[[], float] | None = None  # seconds the listener has buffered (streams)
+    rate: float = 1.0  # this request's speed factor (HTTP `speed`), on top of the server's
 
 
 class Engine:
@@ -92,6 +97,7 @@ class Engine:
             self.text_pool.submit(started.wait)
         started.wait()
         self._warm_lock = threading.Lock()
+        self.render_rate = RenderRate()  # measured at warm-up, then by every request
 
     # -- voices -----------------------------------------------------------------------------
     def spoken_voices(self) -> list[Voice]:
@@ -182,8 +188,8 @@ class Engine:
                     if state.spoken and state.gap:
                         yield audio.silence(state.gap)
                     yield from self.render_piece_steps(piece, call.voice,
-                                                       opts.speed * call.rate, model,
-                                                       state.ahead)
+                                                       opts.speed * call.rate * state.rate,
+                                                       model, state.ahead)
                     state.spoken = True
                     state.gap = opts.clause_silence
             state.gap = opts.sentence_silence
@@ -211,29 +217,38 @@ class Engine:
         """Load the default voice's G2P and run the model once so the first request is fast."""
         voice = self.voices.voices[self.default_voice]
         with self._warm_lock:
-            self.synthesize("Ready." if voice.language in "ab" else "Hola.", voice)
+            began = time.monotonic()
+            rendered = self.synthesize("Ready." if voice.language in "ab" else "Hola.", voice)
+            if len(rendered):
+                self.render_rate.rtf = (time.monotonic() - began) * audio.SAMPLE_RATE / len(
+                    rendered)
 
     # -- async streaming --------------------------------------------------------------------
     async def stream(self, texts: AsyncIterable[str] | Iterable[str], voice: Voice,
-                     language: str | None = None) -> AsyncIterator[bytes]:
-        """PCM (int16 bytes) for a stream of texts; the next piece renders while one is sent."""
+                     language: str | None = None, rate: float = 1.0) -> AsyncIterator[bytes]:
+        """PCM (int16 bytes) for a stream of texts; the next piece renders while one is sent.
+        `rate` scales the server's speed for this request only."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue(maxsize=max(1, self.options.prefetch))
         ticket = Ticket()
-        state = _StreamState(ahead=ticket.buffered)
+        state = _StreamState(ahead=ticket.buffered, rate=rate)
+        meter = RequestMeter(self.render_rate, max_hold=self.options.max_hold)
 
         budget = int(self.options.max_audio * audio.SAMPLE_RATE)  # samples per request
 
         async def produce() -> None:
             rendered = 0
             try:
-                async for text in _aiter(texts):
+                async for text in _aiter(texts, on_wait=lambda: queue.put_nowait(_WAITING)
+                                         if meter.audio_s and not queue.full() else None):
                     steps = self.render_steps(text, voice, language, state)
                     result = None
                     while (item := await loop.run_in_executor(self.text_pool, _step, steps,
                                                               result)) is not _DONE:
                         if isinstance(item, Job):
+                            began = time.monotonic()
                             result = await self.scheduler.run(item, ticket.deadline)
+                            meter.model_s += time.monotonic() - began
                             continue
                         result = None
                         room = budget - rendered
@@ -245,6 +260,7 @@ class Engine:
                         if len(item):
                             rendered += len(item)
                             ticket.produced(len(item) / audio.SAMPLE_RATE)
+                            meter.audio_s += len(item) / audio.SAMPLE_RATE
                             await queue.put(audio.to_pcm16(item, self.options.volume))
                         if rendered >= budget:
                             await queue.put(_DONE)
@@ -255,12 +271,37 @@ class Engine:
             await queue.put(_DONE)
 
         producer = asyncio.create_task(produce(), name="kokoro-producer")
+        held: list[bytes] | None = []  # gap-free first: a slower-than-real-time request waits
         try:
-            while (item := await queue.get()) is not _DONE:
+            while True:
+                if held and not meter.hold():  # waited as long as a satellite allows
+                    for piece in held:
+                        yield piece
+                    held = None
+                wait = meter.hold_left() if held else None
+                try:
+                    item = await asyncio.wait_for(queue.get(), wait) if wait else await queue.get()
+                except TimeoutError:  # a satellite gives up on silence: start, gaps or not
+                    item = _WAITING
+                if item is _DONE:
+                    break
                 if isinstance(item, Exception):
                     raise item
-                yield item  # type: ignore[misc]
+                if item is not _WAITING and held is not None and meter.hold():
+                    if not held:
+                        _LOGGER.debug("Holding first audio: rendering at %.2f× real time",
+                                      meter.rtf)
+                    held.append(item)  # type: ignore[arg-type]
+                    continue
+                for piece in held or ():  # the text has not arrived yet, or no need to wait
+                    yield piece
+                held = None
+                if item is not _WAITING:
+                    yield item  # type: ignore[misc]
+            for piece in held or ():
+                yield piece
         finally:
+            meter.close()
             if not producer.done():
                 producer.cancel()
                 try:
@@ -281,10 +322,21 @@ def _step(steps: Generator[Any, Any, None], result: Any) -> Any:
         return _DONE
 
 
-async def _aiter(texts: AsyncIterable[str] | Iterable[str]) -> AsyncIterator[str]:
+async def _aiter(texts: AsyncIterable[str] | Iterable[str],
+                 on_wait: Callable[[], object] = lambda: None) -> AsyncIterator[str]:
+    """Texts in order; `on_wait` is called each time the next one is not there yet."""
     if isinstance(texts, AsyncIterable):
-        async for text in texts:
-            yield text
+        iterator = aiter(texts)
+        while True:
+            pending = asyncio.ensure_future(anext(iterator))
+            if not pending.done():
+                await asyncio.sleep(0)
+            if not pending.done():
+                on_wait()
+            try:
+                yield await pending
+            except StopAsyncIteration:
+                return
     else:
         for text in texts:
             yield text
