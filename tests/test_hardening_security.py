@@ -174,8 +174,9 @@ def _calls(tree: ast.AST) -> list[tuple[str, ast.Call]]:
 
 
 def test_no_shell_anywhere_in_the_package() -> None:
-    """No shell, no eval: the only child process (the streaming decoder's one-off graph
-    split, and the benchmark tools) is started from an argument list."""
+    """No shell, no eval: the only child processes (the streaming decoder's one-off graph
+    split, the graph optimiser and precision rebuild, and the benchmark tools) are started
+    from an argument list."""
     problems = []
     for path in sorted(PACKAGE.rglob("*.py")):
         tree = ast.parse(path.read_text(), str(path))

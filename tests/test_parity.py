@@ -1,6 +1,6 @@
 """Parity gate: what the server sends with the streaming decoder on must sound like the full
 model (issue targets; the full report is `python -m wyoming_kokoro.parity`, docs/parity.md).
-The planner is told the machine runs at rtf 0.2 (whatever it really does), so most
+The planner is told the machine runs at rtf 0.08 (whatever it really does), so most
 sentences here get a head."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ OTHER = 2  # per other language
 
 @pytest.fixture(scope="module")
 def heads_planned(engine: Engine) -> Iterator[None]:
-    yield from planning_at(engine, 0.2)
+    yield from planning_at(engine, 0.08)
 
 
 @pytest.fixture(scope="module")

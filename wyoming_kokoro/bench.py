@@ -148,12 +148,15 @@ def summarize_latency(timings: list[client.Timing], model_s: float | None) -> di
 
 def load_baseline_engine(server_args: list[str]) -> object:
     """The server's model, voices and threads, loaded whole: the baseline is one call of the
-    unsplit graph, whatever the server itself does (streaming decoder or not)."""
+    unsplit, unoptimised int8 graph, whatever the server itself does (streaming decoder,
+    graph optimisation, precision)."""
     from .engine.loader import load_engine
 
     settings = parse_settings(server_args)
     if hasattr(settings, "streaming_decoder"):
         settings.streaming_decoder = False
+    # the unmodified file: what the server's optimised graph and precision are measured against
+    settings.graph_optimize, settings.precision = False, "int8"
     return load_engine(settings)
 
 

@@ -47,6 +47,8 @@ class Settings:
     streaming: bool = True
     streaming_decoder: bool | None = None  # None = auto (CPU sessions only)
     plan_rtf: float = 0.0  # the streaming decoder plans for at least this slow a machine
+    graph_optimize: bool = True  # CPU whole-model sessions run an exactly rewritten graph
+    precision: str = "int8"  # int8 models: int8, fp32, fp16 or auto (measured on first start)
     first_model: str = "auto"  # small bucket for a request's first words (bucket models)
     zeroconf: str | None = None
     zeroconf_host: str | None = None
@@ -246,6 +248,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="streaming decoder: plan heads for a machine at least this slow (model "
                         "seconds per audio second), e.g. when other work shares the CPU in "
                         "bursts; 0 = as measured (default: %(default)s)")
+    p.add_argument("--graph-optimize", choices=("auto", "off"),
+                   default="auto",
+                   help="CPU whole-model sessions: rewrite the graph once into DATA_DIR/optimized "
+                        "(fused norms, 2-D convolutions; same output); off = run the file as "
+                        "it is (default: %(default)s)")
+    p.add_argument("--precision", choices=("auto", "int8", "fp32", "fp16"),
+                   default="int8",
+                   help="int8 models (the offline bundle): run them as int8, or rebuilt in "
+                        "fp32/fp16 (once, into DATA_DIR/precision); auto = measure int8 against "
+                        "fp32 on the first start (≈1 min) and keep the faster "
+                        "(default: %(default)s)")
     p.add_argument("--zeroconf", nargs="?", const="", default=_env("ZEROCONF"), metavar="NAME",
                    help="announce over mDNS (tcp only); NAME defaults to kokoro-<hostname>")
     p.add_argument("--zeroconf-host", default=_env("ZEROCONF_HOST"),
@@ -290,6 +303,7 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         emoji=args.emoji, lexicon_dir=Path(args.lexicon_dir) if args.lexicon_dir else None,
         streaming=not args.no_streaming,
         streaming_decoder={"on": True, "off": False}.get(args.streaming_decoder),
+        graph_optimize=args.graph_optimize != "off", precision=args.precision,
         first_model=args.first_model, plan_rtf=args.plan_rtf,
         zeroconf=args.zeroconf,
         zeroconf_host=args.zeroconf_host, allow_download=not args.no_download,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import subprocess
 import time
 from pathlib import Path
 
@@ -10,7 +11,8 @@ from ..frontend.cleanup import EmojiMode
 from ..frontend.reader import FrontEnd, FrontendOptions
 from .assets import AssetError, Assets, resolve
 from .g2p import G2PRegistry, G2PUnavailableError
-from .model import KokoroModel, ModelError
+from .model import KokoroModel, ModelError, resolve_providers
+from .precision import choose, is_dynamic_int8, rebuilt_file
 from .synth import Engine, SynthOptions
 from .voices import VoiceError, VoiceLibrary, load_packs
 
@@ -96,6 +98,32 @@ def load_first_model(settings: object, main: KokoroModel, trt_cache: Path) -> Ko
     return first
 
 
+def pick_precision(settings: object, path: Path, library: VoiceLibrary, trt_cache: Path
+                   ) -> Path:
+    """The file to run for an int8 model: itself, or its fp32/fp16 rebuild (--precision)."""
+    choice = getattr(settings, "precision", "int8")
+    if choice == "int8" or not is_dynamic_int8(path):
+        return path
+    cache_dir = settings.target_dir / "precision"
+    try:
+        if choice == "auto":
+            providers = resolve_providers(settings.providers, trt_cache)
+            if any((p[0] if isinstance(p, tuple) else p) != "CPUExecutionProvider"
+                   for p in providers):
+                return path  # measured on the CPU only
+            voice = next(iter(library.voices.values()))
+            optimized = settings.graph_optimize and settings.streaming_decoder is False
+            choice = choose(path, voice.style, cache_dir, settings.threads, optimized)
+        rebuilt = rebuilt_file(path, choice, cache_dir)
+    except (OSError, subprocess.SubprocessError, ModelError) as err:
+        _LOGGER.warning("Cannot use %s precision (%s); running %s as int8", choice, err,
+                        path.name)
+        return path
+    if rebuilt != path:
+        _LOGGER.info("Precision %s: running %s", choice, rebuilt.name)
+    return rebuilt
+
+
 def load_engine(settings: object, warm_up: bool = True) -> Engine:
     """Build the engine the server and the CLI share (settings: a Settings instance)."""
     started = time.monotonic()
@@ -103,12 +131,16 @@ def load_engine(settings: object, warm_up: bool = True) -> Engine:
                      settings.hf_repo, allow_download=settings.allow_download)
     _LOGGER.info("Model %s, voices %s (%s)", assets.model, assets.voices, assets.source)
     trt_cache = settings.trt_cache_dir or settings.target_dir / "trt-cache"
-    model = KokoroModel.load(assets.model, settings.providers, settings.threads, trt_cache,
+    library = build_voices(assets, settings.blends)
+    model_path = pick_precision(settings, assets.model, library, trt_cache)
+    model = KokoroModel.load(model_path, settings.providers, settings.threads, trt_cache,
                              streaming_decoder=settings.streaming_decoder,
-                             cache_dir=settings.target_dir / "streaming")
+                             cache_dir=settings.target_dir / "streaming",
+                             optimized_dir=(settings.target_dir / "optimized"
+                                            if getattr(settings, "graph_optimize", True)
+                                            else None))
     if model.split is not None:
         model.split.speed.floor_rtf = settings.plan_rtf
-    library = build_voices(assets, settings.blends)
     g2p = G2PRegistry()
     default = speakable_default(library, pick_default_voice(library, settings.voice,
                                                             assets.bundle), g2p, settings.voice)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import subprocess
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,6 +214,17 @@ def _check_finite(audio: np.ndarray) -> np.ndarray:
     return audio
 
 
+def _optimized(path: Path, cache_dir: Path) -> Path:
+    """The cached CPU-optimised graph of `path`, or `path` itself if it cannot be made."""
+    from .optimize import optimized_file
+
+    try:
+        return optimized_file(path, cache_dir)
+    except (OSError, subprocess.SubprocessError) as err:
+        _LOGGER.warning("Cannot optimise %s (%s); running it as it is", path.name, err)
+        return path
+
+
 class KokoroModel:
     """A loaded Kokoro export; `run` is thread-safe (onnxruntime sessions are)."""
 
@@ -238,16 +250,43 @@ class KokoroModel:
     @classmethod
     def load(cls, path: Path, providers: str = "auto", threads: int | None = None,
              trt_cache_dir: Path | None = None, streaming_decoder: bool | None = None,
-             cache_dir: Path | None = None) -> KokoroModel:
+             cache_dir: Path | None = None, optimized_dir: Path | None = None
+             ) -> KokoroModel:
         """streaming_decoder None = auto: on for CPU sessions only. Measured on an H100, a
-        whole call takes 22–79 ms, so chunking only adds calls there (docs/gpu-h100.json)."""
+        whole call takes 22–79 ms, so chunking only adds calls there (docs/gpu-h100.json).
+        optimized_dir: where the CPU-optimised graph of a whole-model session is cached
+        (None: run the file as it is)."""
         provider_list = resolve_providers(providers, trt_cache_dir)
-        session = create_session(path, provider_list, threads)
+        cpu_only = all((p[0] if isinstance(p, tuple) else p) == "CPUExecutionProvider"
+                       for p in provider_list)
+        optimize = optimized_dir is not None and cpu_only
+        source = path
+        if optimize and streaming_decoder is False:
+            source = _optimized(path, optimized_dir)
+        try:
+            session = create_session(source, provider_list, threads)
+        except ModelError as err:
+            if source == path:
+                raise
+            _LOGGER.warning("Optimised graph failed to load (%s); running %s as it is",
+                            err, path.name)
+            source = path
+            session = create_session(source, provider_list, threads)
         model = cls(session, path)
         if streaming_decoder is None:
             streaming_decoder = model.providers[0] == "CPUExecutionProvider"
         if streaming_decoder:
             model.enable_streaming_decoder(provider_list, threads, cache_dir)
+        if optimize and source == path and model.split is None:
+            # fixed-bucket or unsplittable graph: the whole model runs, optimised
+            optimized = _optimized(path, optimized_dir)
+            try:
+                if optimized != path:
+                    model.session = create_session(optimized, provider_list, threads)
+                    _return_freed_memory()
+            except ModelError as err:
+                _LOGGER.warning("Optimised graph failed to load (%s); running %s as it is",
+                                err, path.name)
         c = model.contract
         _LOGGER.info(
             "Model %s: %s, capacity %d tokens, providers %s", path.name,

@@ -1,0 +1,104 @@
+"""Precision per CPU: the parity measure, the choice, the recorded first-start decision, and
+a server speaking through the fp32 rebuild of the bundle."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from wyoming.tts import Synthesize
+
+from wyoming_kokoro.engine import precision
+from wyoming_kokoro.engine.assets import bundle_assets
+from wyoming_kokoro.engine.loader import load_engine
+from wyoming_kokoro.engine.optimize import METADATA_KEY
+from wyoming_kokoro.engine.synth import Engine
+from wyoming_kokoro.settings import Settings, parse_settings
+
+from .support import ServerThread, exchange, transcribe, word_error_rate
+
+TEXT = "The front door is locked and the alarm is set for the night."
+
+
+@pytest.fixture(scope="module")
+def speech(engine: Engine) -> np.ndarray:
+    ids = engine.vocab.encode(engine.phonemize(TEXT, "a"))
+    return engine.model.run(ids, engine.voices.voices[engine.default_voice].style(len(ids)))
+
+
+@pytest.fixture(scope="module")
+def precision_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data dir for the module: the fp32 rebuild is made once."""
+    path = tmp_path_factory.mktemp("precision-data")
+    bundle_assets(path)
+    return path
+
+
+def test_parity_measure(speech: np.ndarray) -> None:
+    lsd = precision.log_spectral_distance
+    assert lsd(speech, speech) < 0.01
+    assert 1.5 < lsd(speech, speech * 1.26) < 2.5  # +2 dB everywhere
+    shifted = np.concatenate([np.zeros(600, np.float32), speech])  # one model frame later
+    assert lsd(speech, shifted) < 1.0  # aligned, not counted as a difference
+    noise = np.random.default_rng(0).standard_normal(len(speech)).astype(np.float32) * 0.1
+    assert lsd(speech, noise) > 10
+
+
+def test_pick_needs_parity_and_a_clear_gain() -> None:
+    def r(seconds: float, passes: bool = True) -> dict:
+        return {"per_audio_second": seconds, "passes": passes}
+
+    assert precision.pick({"int8": r(1.0, False), "fp32": r(0.8)}) == "fp32"
+    assert precision.pick({"int8": r(1.0, False), "fp32": r(0.95)}) == "int8"  # noise
+    assert precision.pick({"int8": r(1.0), "fp32": r(0.8), "fp16": r(0.5, False)}) == "fp32"
+    assert precision.pick({"int8": r(1.0), "fp32": r(0.8), "fp16": r(0.6)}) == "fp16"
+
+
+def test_auto_measures_once_and_records(precision_dir: Path, engine: Engine,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    model = precision_dir / "kokoro-v1.0.int8.onnx"
+    style = engine.voices.voices[engine.default_voice].style
+    cache = precision_dir / "precision"
+    choice = precision.choose(model, style, cache, 2, optimize=True)
+    record = json.loads((cache / "precision.json").read_text())
+    assert record["choice"] == choice in ("int8", "fp32")
+    for name in ("int8", "fp32"):
+        result = record["results"][name]
+        assert len(result["seconds"]) == 3 and result["per_audio_second"] > 0
+    assert record["results"]["fp32"]["lsd_p95_db"] < 0.5  # optimised fp32 vs fp32: same audio
+    assert record["cpu"] and isinstance(record["flags"], list)
+
+    def measure_again(*args: object, **kwargs: object) -> None:
+        raise AssertionError("measured twice")
+
+    monkeypatch.setattr(precision, "measure", measure_again)
+    assert precision.choose(model, style, cache, 2, optimize=True) == choice
+
+
+def test_option_parses() -> None:
+    assert parse_settings([]).precision == "int8"
+    assert parse_settings(["--precision", "auto"]).precision == "auto"
+    assert parse_settings(["--precision", "fp32"]).precision == "fp32"
+    with pytest.raises(SystemExit):
+        parse_settings(["--precision", "int4"])
+
+
+def test_server_speaks_through_the_fp32_rebuild(precision_dir: Path) -> None:
+    settings = Settings(data_dirs=[precision_dir], model="bundle", allow_download=False, threads=2,
+                        streaming_decoder=False, precision="fp32")
+    engine = load_engine(settings, warm_up=False)
+    try:
+        assert engine.model.path.name.endswith(".fp32.onnx")
+        assert METADATA_KEY in engine.model.session.get_modelmeta().custom_metadata_map
+        server = ServerThread(engine).start()
+        try:
+            reply = asyncio.run(exchange(server.uri, [Synthesize(TEXT).event()],
+                                         until="audio-stop"))
+        finally:
+            server.stop()
+    finally:
+        engine.close()
+    assert word_error_rate(TEXT, transcribe(reply.audio)) <= 0.2

@@ -1,0 +1,258 @@
+"""Precision per CPU: the bundle's int8 graph, the float32 graph rebuilt from it, or float16 —
+whichever runs fastest here while its audio stays within 2 dB (log-spectral distance, p95 of
+loud frames) of the full float32 model's.
+
+int8 is not always faster: dynamic quantisation re-quantises every activation at run time,
+and ONNX Runtime's fast blocked convolutions only take float32 2-D ones (see optimize.py).
+Run `python -m wyoming_kokoro.engine.precision` to print the measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from subprocess import SubprocessError
+
+import numpy as np
+
+from .optimize import VERSION as OPTIMIZER_VERSION
+from .optimize import optimized_file
+
+_LOGGER = logging.getLogger(__name__)
+
+PRECISIONS = ("int8", "fp32", "fp16")
+PARITY_DB = 2.0  # log-spectral distance to the float32 model, p95 of loud frames
+MARGIN = 1.1  # a rebuilt precision must beat int8 by 10 %: timings on a shared CPU are noisy
+# Three sentences (short, medium, long) as misaki en-us phonemes: no G2P needed to measure.
+PHONEMES = (
+    "tˈɜɹn ˌɔn ðə kˈɪʧᵊn lˈIts.",
+    "ðə fɹˈʌnt dˈɔɹ ɪz lˈɑkt ænd ði əlˈɑɹm ɪz sˈɛt fɔɹ ðə nˈIt.",
+    "ɡˈʊd mˈɔɹnɪŋ! ˌɪt ɪz sˈɛvən dəɡɹˈiz ˌWtsˈId, wɪð lˈIt ɹˈAn ˌʌntˈɪl nˈun, sˌO tˈAk ɐn "
+    "ˌʌmbɹˈɛlə.",
+)
+
+
+def is_dynamic_int8(path: Path) -> bool:
+    """A kokoro-onnx int8 export (dynamic quantisation), the only one rebuilt in float."""
+    return "int8" in path.name.lower()
+
+
+def _key(path: Path) -> str:
+    stat = path.stat()
+    return f"{path.stem}--{stat.st_size}-{stat.st_mtime_ns}"
+
+
+def rebuilt_file(int8: Path, precision: str, cache_dir: Path, timeout: float = 600) -> Path:
+    """`int8` itself, or its float32/float16 rebuild in cache_dir (made once, child process)."""
+    if precision == "int8":
+        return int8
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; use one of {PRECISIONS}")
+    stem = f"{int8.stem}--"
+    target = cache_dir / f"{_key(int8)}.{precision}.onnx"
+    if not target.is_file():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        for stale in cache_dir.glob(f"{stem}*.{precision}.onnx"):
+            stale.unlink(missing_ok=True)
+        _LOGGER.info("Rebuilding %s in %s (once) into %s", int8.name, precision, cache_dir)
+        partial = target.with_name(target.name + ".part")
+        fp16 = ["--fp16"] if precision == "fp16" else []
+        done = subprocess.run([sys.executable, "-m", "wyoming_kokoro.engine.dequantize",
+                               str(int8), "--out", str(partial), *fp16],
+                              timeout=timeout, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True, check=False)
+        if done.returncode != 0:
+            partial.unlink(missing_ok=True)
+            raise SubprocessError(f"rebuilding {precision} failed: "
+                                             f"{done.stderr.strip()[-500:]}")
+        os.replace(partial, target)
+    return target
+
+
+def _magnitudes(x: np.ndarray) -> np.ndarray:
+    """Magnitude spectra, 1024-point Hann frames, hop 300: half a model frame (600 samples),
+    so audio that a changed duration shifts by whole frames aligns exactly."""
+    x = np.pad(np.asarray(x, np.float64), (0, max(0, 1024 - len(x))))
+    frames = np.lib.stride_tricks.sliding_window_view(x, 1024)[::300]
+    return np.abs(np.fft.rfft(frames * np.hanning(1024), axis=1))
+
+
+def _dtw_path(cost: np.ndarray) -> list[tuple[int, int]]:
+    """Cheapest monotonic alignment of two frame sequences (steps (1,0), (0,1), (1,1))."""
+    n, m = cost.shape
+    total = np.full((n + 1, m + 1), np.inf)
+    total[0, 0] = 0.0
+    for i in range(1, n + 1):
+        row = cost[i - 1]
+        diagonal_or_up = np.minimum(total[i - 1, :-1], total[i - 1, 1:])
+        for j in range(1, m + 1):
+            total[i, j] = row[j - 1] + min(diagonal_or_up[j - 1], total[i, j - 1])
+    i, j, path = n, m, []
+    while i > 0 and j > 0:
+        path.append((i - 1, j - 1))
+        step = int(np.argmin((total[i - 1, j - 1], total[i - 1, j], total[i, j - 1])))
+        i, j = (i - 1, j - 1) if step == 0 else (i - 1, j) if step == 1 else (i, j - 1)
+    return path[::-1]
+
+
+def log_spectral_distance(reference: np.ndarray, audio: np.ndarray, floor_db: float = 40.0
+                          ) -> float:
+    """p95 over loud reference frames (within floor_db of the loudest) of the RMS dB
+    difference of magnitude spectra floored 60 dB below the reference's peak (as the
+    streaming decoder's parity checks do), frames aligned by DTW: another precision may
+    round a phoneme's duration the other way, shifting what follows by a frame."""
+    ref_mag, out_mag = _magnitudes(reference), _magnitudes(audio)
+    floor = 1e-3 * max(float(ref_mag.max()), 1e-9)
+    ref = 20 * np.log10(np.maximum(ref_mag, floor))
+    out = 20 * np.log10(np.maximum(out_mag, floor))
+    squares = (np.sum(ref**2, axis=1)[:, None] + np.sum(out**2, axis=1)[None, :]
+               - 2 * ref @ out.T)
+    distance = np.sqrt(np.maximum(squares, 0) / ref.shape[1])
+    energy = 10 * np.log10(np.maximum(np.mean(10 ** (ref / 10), axis=1), 1e-12))
+    loud = energy > energy.max() - floor_db
+    aligned = [distance[i, j] for i, j in _dtw_path(distance) if loud[i]]
+    return float(np.percentile(aligned, 95))
+
+
+def cpu_summary() -> dict[str, object]:
+    """CPU model and the vector extensions that decide which precision is fast."""
+    name, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name") and ":" in line:
+                name = line.split(":", 1)[1].strip()
+            elif line.startswith("flags") and ":" in line:
+                flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    wanted = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "avx512_fp16",
+              "amx_int8", "amx_bf16", "asimddp", "fphp")
+    return {"cpu": name, "cores": os.cpu_count(), "flags": [f for f in wanted if f in flags]}
+
+
+def measure(int8: Path, style_for: object, cache_dir: Path, threads: int | None = None,
+            precisions: tuple[str, ...] = ("int8", "fp32"), optimize: bool = True,
+            reps: int = 3) -> dict[str, object]:
+    """Time per rendered second and parity of each precision (min of `reps` runs per
+    sentence); `style_for(n_tokens)` gives the (1, 256) style vector."""
+    from .g2p import Vocab
+    from .model import create_session
+
+    vocab = Vocab.load()
+    feeds = []
+    for phonemes in PHONEMES:
+        ids = vocab.encode(phonemes)
+        feeds.append({"tokens": np.array([[0, *ids, 0]], dtype=np.int64),
+                      "style": np.asarray(style_for(len(ids)), np.float32).reshape(1, 256),
+                      "speed": np.array([1.0], np.float32)})
+    providers = ["CPUExecutionProvider"]
+    reference_session = create_session(rebuilt_file(int8, "fp32", cache_dir), providers, threads)
+    references = [np.asarray(reference_session.run(None, f)[0]).reshape(-1) for f in feeds]
+    del reference_session
+    sessions, results = {}, {}
+    for precision in precisions:
+        path = rebuilt_file(int8, precision, cache_dir)
+        if optimize:
+            path = optimized_file(path, cache_dir / "optimized")
+        started = time.monotonic()
+        sessions[precision] = create_session(path, providers, threads)
+        results[precision] = {"load_s": round(time.monotonic() - started, 3)}
+    outputs = {p: [np.asarray(s.run(None, f)[0]).reshape(-1) for f in feeds]  # and warm-up
+               for p, s in sessions.items()}
+    best = {p: [float("inf")] * len(feeds) for p in precisions}
+    for _ in range(reps):  # interleaved: a neighbour's load hits every precision alike
+        for i, f in enumerate(feeds):
+            for precision, session in sessions.items():
+                started = time.perf_counter()
+                session.run(None, f)
+                best[precision][i] = min(best[precision][i], time.perf_counter() - started)
+    for precision in precisions:
+        audio = outputs[precision]
+        audio_s = sum(len(o) for o in audio) / 24000
+        finite = all(np.isfinite(o).all() for o in audio)
+        lsd = max(log_spectral_distance(r, o) for r, o in zip(references, audio, strict=True))
+        results[precision].update({
+            "seconds": [round(t, 4) for t in best[precision]], "audio_s": round(audio_s, 3),
+            "per_audio_second": round(sum(best[precision]) / audio_s, 4),
+            "lsd_p95_db": round(lsd if finite else float("inf"), 3),
+            "passes": bool(finite and lsd <= PARITY_DB),
+        })
+    return {**cpu_summary(), "model": int8.name, "threads": threads, "optimized": optimize,
+            "results": results, "choice": pick(results)}
+
+
+def pick(results: dict[str, dict]) -> str:
+    """int8 (the model as shipped), unless a precision with parity is ≥ MARGIN faster."""
+    choice = "int8"
+    for precision, r in results.items():
+        if precision == "int8" or not r["passes"]:
+            continue
+        baseline = results.get(choice, {}).get("per_audio_second", float("inf"))
+        if r["per_audio_second"] * MARGIN <= baseline:
+            choice = precision
+    return choice
+
+
+def choose(int8: Path, style_for: object, cache_dir: Path, threads: int | None,
+           optimize: bool) -> str:
+    """`auto`: the recorded decision for this file, CPU and thread count, or a new
+    measurement of int8 against fp32 (≈ 30–60 s, once), recorded in cache_dir."""
+    cpu = cpu_summary()
+    record = cache_dir / "precision.json"
+    key = f"{_key(int8)}|{cpu['cpu']}|{threads}|{optimize}|v{OPTIMIZER_VERSION}"
+    try:
+        saved = json.loads(record.read_text())
+        if saved.get("key") == key:
+            return str(saved["choice"])
+    except (OSError, ValueError, KeyError):
+        pass
+    _LOGGER.info("Measuring int8 against fp32 on this CPU (once, %s)", cpu["cpu"])
+    report = measure(int8, style_for, cache_dir, threads, ("int8", "fp32"), optimize)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    partial = record.with_name(record.name + ".part")
+    partial.write_text(json.dumps({"key": key, **report}, indent=1))
+    os.replace(partial, record)
+    _LOGGER.info("Precision %s: %s", report["choice"], ", ".join(
+        f"{p} {r['per_audio_second']:.3f} s per audio s, {r['lsd_p95_db']:.2f} dB"
+        for p, r in report["results"].items()))
+    return str(report["choice"])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Measure int8 / fp32 / fp16 on this CPU.")
+    parser.add_argument("--data-dir", type=Path, default=Path("data"),
+                        help="where the bundle and the rebuilt graphs are cached")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--precisions", default=",".join(PRECISIONS))
+    parser.add_argument("--no-optimize", action="store_true",
+                        help="time the graphs as they are, not the optimised ones")
+    args = parser.parse_args(argv)
+    from .assets import bundle_assets
+    from .voices import load_packs
+
+    assets = bundle_assets(args.data_dir)
+    pack = load_packs(assets.voices, assets.voices_order)["jf_alpha"]
+    report = measure(assets.model, lambda n: pack[n - 1], args.data_dir / "precision",
+                     args.threads, tuple(args.precisions.split(",")), not args.no_optimize,
+                     args.reps)
+    print(f"CPU: {report['cpu']} ({report['cores']} cores), {' '.join(report['flags'])}")
+    print(f"{'precision':10s} {'s/audio s':>10s} {'short':>7s} {'medium':>7s} {'long':>7s} "
+          f"{'LSD p95':>8s}  parity")
+    for name, r in report["results"].items():
+        times = " ".join(f"{t:7.3f}" for t in r["seconds"])
+        print(f"{name:10s} {r['per_audio_second']:10.3f} {times} {r['lsd_p95_db']:7.2f}  "
+              f"{'pass' if r['passes'] else 'FAIL'}")
+    print(f"choice: {report['choice']}")
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    main()
