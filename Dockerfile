@@ -1,6 +1,8 @@
-# Home Assistant add-on image (the Supervisor builds it on the device with build.yaml).
-# The package is installed by script/setup, the same command the README documents and CI
-# runs: CPU onnxruntime, every G2P language, the spaCy model and the offline model bundle.
+# Home Assistant add-on image. Releases are prebuilt by .github/workflows/builder.yaml
+# (config.yaml `image:`); a local add-on without `image:` is built on the device from this
+# file with build.yaml's base. The install is `script/setup --image` (the README's install,
+# not editable; the source tree is removed after it): CPU onnxruntime, every G2P language,
+# the spaCy model and the offline model bundle.
 ARG BUILD_FROM=ghcr.io/home-assistant/amd64-base-debian:bookworm
 
 # ---- build: compilers stay in this stage ----------------------------------------------
@@ -16,7 +18,8 @@ COPY requirements/ requirements/
 COPY script/ script/
 COPY wyoming_kokoro/ wyoming_kokoro/
 COPY docker/verify_install.py docker/verify_install.py
-RUN script/setup \
+RUN script/setup --image \
+    && rm -rf wyoming_kokoro build ./*.egg-info \
     && .venv/bin/python docker/verify_install.py --bundle --provider CPUExecutionProvider \
     && rm -rf /root/.cache
 

@@ -71,9 +71,13 @@ def _no_server_env(monkeypatch: pytest.MonkeyPatch) -> None:
 ARCH_ALL = {"armhf", "armv7", "aarch64", "amd64", "i386"}
 SLUG = re.compile(r"[-_.A-Za-z0-9]+")
 PORT_KEY = re.compile(r"\d+(?:/tcp|/udp)?")
+# Supervisor 2026.07+ (supervisor/apps/validate.py RE_VOLUME, apps/const.py MappingType); the
+# legacy names still parse but log a deprecation warning on every start.
 MAP_ENTRY = re.compile(
-    r"(data|config|ssl|addons|backup|share|media|homeassistant_config|all_addon_configs"
-    r"|addon_config)(?::(rw|ro))?")
+    r"(data|config|ssl|local_apps|addons|backup|share|media|homeassistant_config"
+    r"|all_app_configs|all_addon_configs|app_config|addon_config)(?::(rw|ro))?")
+LEGACY_MAPS = {"addons", "all_addon_configs", "addon_config", "config"}
+HA_VERSION = re.compile(r"20\d\d\.\d{1,2}\.\d+(?:\.dev\d{8})?")
 BUILD_IMAGE = re.compile(r"([a-zA-Z\-.:\d{}]+/)*?([\-\w{}]+)/([\-\w{}]+)(:[.\-\w{}]+)?")
 STARTUP = {"initialize", "system", "services", "application", "once"}
 BOOT = {"auto", "manual", "manual_only"}
@@ -182,7 +186,17 @@ def test_config_required_keys_and_types(config: dict[str, Any]) -> None:
     assert config.get("startup", "application") in STARTUP
     assert config.get("boot", "auto") in BOOT
     assert 10 <= config.get("timeout", 10) <= 300
-    assert "image" not in config, "no published image: the Supervisor builds the Dockerfile"
+    assert HA_VERSION.fullmatch(str(config["homeassistant"])), "a minimum Home Assistant version"
+
+
+def test_image_is_the_published_one(config: dict[str, Any]) -> None:
+    """The Supervisor pulls `image` (per arch, tag = version) instead of building on the
+    device; it must be what .github/workflows/builder.yaml pushes, under the repository's
+    owner (repository.yaml url)."""
+    image = config["image"]
+    assert BUILD_IMAGE.fullmatch(image) and "{arch}" in image and ":" not in image
+    owner = load(ROOT / "repository.yaml")["url"].rstrip("/").split("/")[-2]
+    assert image == f"ghcr.io/{owner}/{{arch}}-addon-kokoro"
 
 
 def test_version_is_the_package_version(config: dict[str, Any]) -> None:
@@ -198,8 +212,9 @@ def test_ports_discovery_map_and_backups(config: dict[str, Any]) -> None:
     assert all(PORT_KEY.fullmatch(k) for k in config["ports"])
     assert set(config["ports_description"]) == set(config["ports"])
     assert config["discovery"] == ["wyoming"]
-    assert config["map"] == ["addon_config:rw"]
+    assert config["map"] == ["app_config:rw"], "the add-on's public folder, as /config"
     assert all(MAP_ENTRY.fullmatch(entry) for entry in config["map"])
+    assert not {entry.split(":")[0] for entry in config["map"]} & LEGACY_MAPS
     assert {"*.onnx", "*.npz", "*.bin"} <= set(config["backup_exclude"])
     assert all(isinstance(p, str) for p in config["backup_exclude"])
 
@@ -270,6 +285,29 @@ def test_docs_walk_through_install_and_every_option(config: dict[str, Any]) -> N
         position = found
     for key in config["schema"]:
         assert f"`{key}`" in docs, f"DOCS.md does not explain {key}"
+
+
+# The store page (README.md): what a Home Assistant user needs, in this order, before any
+# developer material. Every other section (internals, benchmarks, APIs) comes after DEV_START.
+USER_SECTIONS = ["Home Assistant add-on / Docker", "pip", "Add it to Home Assistant", "Voices",
+                 "Options", "What it reads and how", "Troubleshooting"]
+DEV_START = "Development quick start"
+
+
+def test_readme_puts_the_home_assistant_user_first() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    headings = re.findall(r"^## (.+)$", readme, re.MULTILINE)
+    dev = headings.index(DEV_START)
+    assert headings[:dev] == USER_SECTIONS, "user sections, in order, before developer ones"
+    assert {"How first audio gets fast", "Performance"} <= set(headings[dev + 1:])
+    first_section = readme.index("\n## ")
+    assert "(DOCS.md)" in readme[:first_section], "the add-on docs linked before any section"
+    developer = readme[readme.index(f"## {DEV_START}"):]
+    for command in ("script/setup && script/run", "script/test"):
+        assert command in developer and command not in readme[:readme.index(f"## {DEV_START}")]
+    for anchor in re.findall(r"\]\(#([a-z0-9-]+)\)", readme):
+        assert anchor in {re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-")
+                          for h in re.findall(r"^#+ (.+)$", readme, re.MULTILINE)}, anchor
 
 
 def test_no_other_addon_manifest() -> None:
@@ -628,16 +666,57 @@ def ignored(path: str, patterns: list[str]) -> bool:
 
 @pytest.mark.parametrize("name", sorted(DOCKERFILES))
 def test_dockerfile_installs_with_script_setup(name: str) -> None:
-    """One install command for README, CI and every image, so they cannot drift apart."""
+    """One install command for README, CI and every image, so they cannot drift apart;
+    images install normally (--image), and run the installed package, not the source."""
     runs = [args for op, args in instructions(DOCKERFILES[name]) if op == "RUN"]
     assert not any(re.search(r"\bpip3? install|\buv pip\b|\bpoetry\b", r) for r in runs)
     setups = [re.search(r"(?:^|&&\s*)(script/setup(?: --[a-z]+)*)", r) for r in runs]
     commands = [m.group(1) for m in setups if m]
-    assert commands == ["script/setup --gpu" if name == "gpu" else "script/setup"]
+    assert commands == ["script/setup --gpu --image" if name == "gpu" else "script/setup --image"]
+    (install,) = [r for r in runs if "script/setup" in r]
+    steps = [step.strip() for step in install.split("&&")]
+    removed = next(i for i, step in enumerate(steps) if step.startswith("rm -rf wyoming_kokoro"))
+    verified = next(i for i, step in enumerate(steps) if "verify_install.py" in step)
+    assert removed < verified, "verify the installed package, with the source tree gone"
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "script/setup" in readme and "script/setup" in (ROOT / ".ci" / "run").read_text()
-    setup = (ROOT / "script" / "setup").read_text()
-    assert "requirements/nodeps.txt" in setup and '-e ".[$extras]"' in setup
+    assert "requirements/nodeps.txt" in (ROOT / "script" / "setup").read_text()
+
+
+def setup_pip_calls(tmp_path: Path, *args: str) -> list[list[str]]:
+    """script/setup's pip commands, run against a stand-in .venv whose pip records them."""
+    checkout = tmp_path / "checkout"
+    shutil.copytree(ROOT / "script", checkout / "script")
+    venv_bin = checkout / ".venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    (venv_bin / "python").write_text("#!/bin/sh\necho 3.11\n")  # the version query
+    log = tmp_path / "pip.log"
+    (venv_bin / "pip").write_text(f'#!/bin/sh\nprintf "%s\\0" "$@" >> "{log}"\n'
+                                  f'printf "\\n" >> "{log}"\necho PIP\n')
+    for tool in venv_bin.iterdir():
+        tool.chmod(0o755)
+    result = subprocess.run(["bash", str(checkout / "script" / "setup"), *args],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # one line saying what happens before every pip run (minutes of silence otherwise)
+    lines = result.stdout.splitlines()
+    assert all(i > 0 and lines[i - 1].startswith("script/setup: ")
+               for i, line in enumerate(lines) if line == "PIP"), result.stdout
+    return [line.split("\0")[:-1] for line in log.read_text().splitlines()]
+
+
+@pytest.mark.parametrize(("args", "editable", "extras"), [
+    ((), True, "cpu"),
+    (("--test",), True, "cpu,test"),
+    (("--image",), False, "cpu"),
+    (("--gpu", "--image"), False, "gpu"),
+])
+def test_setup_installs_editable_only_for_developers(tmp_path: Path, args: tuple[str, ...],
+                                                     editable: bool, extras: str) -> None:
+    calls = setup_pip_calls(tmp_path, *args)
+    (install,) = [call for call in calls if f".[{extras}]" in call]
+    assert ("-e" in install) == editable, install
+    assert any("requirements/nodeps.txt" in call and "--no-deps" in call for call in calls)
 
 
 @pytest.mark.parametrize("name", sorted(DOCKERFILES))
@@ -743,3 +822,72 @@ def test_compose_file(name: str) -> None:
         assert "/trt-cache" in mounts
         (device,) = service["deploy"]["resources"]["reservations"]["devices"]
         assert device["driver"] == "nvidia" and "gpu" in device["capabilities"]
+
+
+# ---- the image workflow (.github/workflows/builder.yaml) ---------------------------------
+
+WORKFLOW = ROOT / ".github" / "workflows" / "builder.yaml"
+BUILDER_ACTION = re.compile(r"home-assistant/builder/actions/([a-z-]+)@(\d{4}\.\d\d\.\d+)")
+RUNNERS = {"amd64": "ubuntu-24.04", "aarch64": "ubuntu-24.04-arm"}
+TARGETS = {"addon": ("Dockerfile", {"amd64", "aarch64"}),
+           "cpu": ("docker/Dockerfile", {"amd64", "aarch64"}),
+           "gpu": ("docker/Dockerfile.gpu", {"amd64"})}
+
+
+@pytest.fixture(scope="module")
+def workflow() -> dict[Any, Any]:
+    return load(WORKFLOW)
+
+
+def steps_using(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    return [s for s in job["steps"] if str(s.get("uses", "")).split("@")[0].endswith(action)]
+
+
+def test_workflow_builds_every_image_with_the_official_actions(
+        workflow: dict[Any, Any], config: dict[str, Any]) -> None:
+    """No Docker or GitHub here: the file is checked against what it must build."""
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
+    assert set(triggers) >= {"release", "pull_request"}
+    uses = re.findall(r"uses: (\S+)", WORKFLOW.read_text())
+    builder = [u for u in uses if u.startswith("home-assistant/builder")]
+    assert builder and all(BUILDER_ACTION.fullmatch(u) for u in builder), builder
+    assert len({u.split("@")[1] for u in builder}) == 1, "one builder release throughout"
+    jobs = workflow["jobs"]
+    build = jobs["build"]
+    (step,) = steps_using(build, "build-image")
+    matrix = build["strategy"]["matrix"]["include"]
+    prefix = workflow["env"]["REGISTRY_PREFIX"]
+    build_from = load(ROOT / "build.yaml")["build_from"]
+    for target, (dockerfile, arches) in TARGETS.items():
+        rows = [row for row in matrix if row["target"] == target]
+        assert {row["arch"] for row in rows} == arches and len(rows) == len(arches), target
+        for row in rows:
+            assert row["file"] == dockerfile and (ROOT / dockerfile).is_file()
+            assert row["os"] == RUNNERS[row["arch"]]
+            assert row["image"].startswith(prefix + "/" + row["arch"] + "-")
+            if target == "addon":
+                assert row["image"] == config["image"].replace("{arch}", row["arch"])
+                assert row["build-from"] == build_from[row["arch"]]
+    assert {row["arch"] for row in matrix if row["target"] == "addon"} == set(config["arch"])
+    assert "matrix.build-from" in step["with"]["build-args"]
+    assert "matrix.image" in step["with"]["image"] and "matrix.file" in step["with"]["file"]
+    assert "needs.init.outputs.version" in step["with"]["image-tags"]
+    assert workflow["env"]["PUSH"] == "${{ github.event_name == 'release' }}"
+    assert step["with"]["push"] == "${{ env.PUSH }}", "pull requests build without pushing"
+    assert "yq -r '.version' config.yaml" in jobs["init"]["steps"][-1]["run"]
+
+
+def test_workflow_manifests_name_built_images(workflow: dict[Any, Any]) -> None:
+    jobs = workflow["jobs"]
+    built = {row["image"] for row in jobs["build"]["strategy"]["matrix"]["include"]}
+    prefix = workflow["env"]["REGISTRY_PREFIX"]
+    manifest = jobs["manifest"]
+    (step,) = steps_using(manifest, "publish-multi-arch-manifest")
+    assert step["with"]["registry-prefix"] == "${{ env.REGISTRY_PREFIX }}"
+    assert "build" in manifest["needs"] and manifest["if"] == "github.event_name == 'release'"
+    names = set()
+    for row in manifest["strategy"]["matrix"]["include"]:
+        for arch in json.loads(row["architectures"]):
+            assert f"{prefix}/{arch}-{row['image-name']}" in built, row
+        names.add(row["image-name"])
+    assert names == {"wyoming-kokoro", "wyoming-kokoro-gpu"}

@@ -35,6 +35,7 @@ class Settings:
     workers: int = 1
     max_concurrent: int = 4
     max_text_length: int = 100_000
+    max_audio_seconds: float = 600.0  # audio one request may render; the rest is cut off
     max_connections: int = 64
     max_client_connections: int = 16
     max_client_concurrent: int | None = None  # None: all of max_concurrent
@@ -161,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = Settings()
     p.add_argument("--uri", default=_env("URI", d.uri),
                    help="tcp://HOST:PORT, unix://PATH or stdio:// (default: %(default)s)")
-    p.add_argument("--data-dir", action="append", type=Path, dest="data_dirs",
+    p.add_argument("--data-dir", action="append", type=Path, dest="data_dirs", metavar="DATA_DIR",
                    help="directory with models/voices; repeatable (default: ./data)")
     p.add_argument("--download-dir", type=Path, default=_env("DOWNLOAD_DIR"),
                    help="where downloads go (default: the first data dir)")
@@ -200,6 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-text-length", type=_positive(int, 1, True),
                    default=d.max_text_length,
                    help="longest request text in characters (default: %(default)s)")
+    p.add_argument("--max-audio-seconds", type=_positive(float, 0.0),
+                   default=d.max_audio_seconds, metavar="SECONDS",
+                   help="audio one request may render; longer speech is cut off there with a "
+                        "warning (default: %(default)s)")
     p.add_argument("--max-connections", type=_positive(int, 1, True),
                    default=d.max_connections,
                    help="open connections, all clients together; more are refused "
@@ -289,6 +294,7 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         trt_cache_dir=Path(args.trt_cache_dir) if args.trt_cache_dir else None,
         threads=int(threads) if threads else None, workers=args.workers,
         max_concurrent=args.max_concurrent, max_text_length=args.max_text_length,
+        max_audio_seconds=args.max_audio_seconds,
         max_connections=args.max_connections, max_client_connections=args.max_client_connections,
         max_client_concurrent=(int(args.max_client_concurrent)
                                if args.max_client_concurrent else None),

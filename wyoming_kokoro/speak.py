@@ -21,12 +21,17 @@ from .settings import build_parser, parse_settings
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
+        prog="python -m wyoming_kokoro.speak",
         description="Speak text into a 24 kHz mono WAV file. Server options such as --model, "
                     "--data-dir, --speed, --blend are accepted too.")
     parser.add_argument("text", help="text to speak ('-' reads standard input)")
     parser.add_argument("-o", "--output", type=Path, default=Path("speech.wav"))
     parser.add_argument("--language", help="speak in this language (e.g. en-us, es, ja)")
+    parser.add_argument("--voice", help="voice or blend name, e.g. af_heart, bf_emma "
+                        "(default: the server's default voice)")
     args, rest = parser.parse_known_args(argv)
+    if args.voice is not None:  # a server option too: the engine reads it from Settings
+        rest += ["--voice", args.voice]
     build_parser().parse_args(rest)  # reject unknown options with the server's own message
     settings = parse_settings(rest)
     logging.basicConfig(level=logging.DEBUG if settings.debug else logging.WARNING,

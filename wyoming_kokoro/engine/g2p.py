@@ -11,6 +11,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from types import ModuleType
 
 from .languages import LANGUAGES
 
@@ -162,10 +163,19 @@ def _japanese() -> Callable[[str], str]:
 
 
 def _mandarin() -> Callable[[str], str]:
+    import jieba
     from misaki import zh
 
+    quiet_jieba(jieba)
     g2p = zh.ZHG2P()
     return lambda text: g2p(text)[0]
+
+
+def quiet_jieba(jieba: ModuleType) -> None:
+    """jieba logs through its own stderr handler at DEBUG and also to the root logger, so
+    every line showed twice whatever the log level. Its logger now follows ours."""
+    jieba.default_logger.removeHandler(jieba.log_console)
+    jieba.default_logger.setLevel(logging.NOTSET)
 
 
 def _requirements(code: str) -> tuple[str, ...]:

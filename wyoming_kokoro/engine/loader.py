@@ -145,7 +145,8 @@ def load_engine(settings: object, warm_up: bool = True) -> Engine:
     default = speakable_default(library, pick_default_voice(library, settings.voice,
                                                             assets.bundle), g2p, settings.voice)
     options = SynthOptions(speed=settings.speed, volume=settings.volume,
-                           sentence_silence=settings.sentence_silence)
+                           sentence_silence=settings.sentence_silence,
+                           max_audio=settings.max_audio_seconds)
     frontend = FrontEnd(FrontendOptions(
         emoji=EmojiMode(settings.emoji),
         lexicon_dir=settings.lexicon_dir or settings.data_dirs[0] / "lexicon"))

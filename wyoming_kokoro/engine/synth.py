@@ -55,6 +55,7 @@ class SynthOptions:
     max_total_pause: float = 60.0  # and for all of one request's pauses together
     prefetch: int = 2  # rendered pieces held ahead of the sender (bounds memory)
     max_hold: float = 3.0  # most seconds a slow machine holds first audio to avoid gaps
+    max_audio: float = 600.0  # seconds one request (stream) may render; the rest is cut off
 
 
 @dataclass
@@ -233,7 +234,10 @@ class Engine:
         state = _StreamState(ahead=ticket.buffered, rate=rate)
         meter = RequestMeter(self.render_rate, max_hold=self.options.max_hold)
 
+        budget = int(self.options.max_audio * audio.SAMPLE_RATE)  # samples per request
+
         async def produce() -> None:
+            rendered = 0
             try:
                 async for text in _aiter(texts, on_wait=lambda: queue.put_nowait(_WAITING)
                                          if meter.audio_s and not queue.full() else None):
@@ -247,10 +251,20 @@ class Engine:
                             meter.model_s += time.monotonic() - began
                             continue
                         result = None
+                        room = budget - rendered
+                        if len(item) > room:  # never a runaway request: cut off, cleanly
+                            item = item[:room]
+                            _LOGGER.warning("Request reached --max-audio-seconds (%g s); "
+                                            "the rest of its text is not spoken",
+                                            self.options.max_audio)
                         if len(item):
+                            rendered += len(item)
                             ticket.produced(len(item) / audio.SAMPLE_RATE)
                             meter.audio_s += len(item) / audio.SAMPLE_RATE
                             await queue.put(audio.to_pcm16(item, self.options.volume))
+                        if rendered >= budget:
+                            await queue.put(_DONE)
+                            return
             except Exception as err:  # noqa: BLE001 - handed to the consumer, which re-raises
                 await queue.put(err)
                 return

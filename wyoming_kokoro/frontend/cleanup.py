@@ -46,6 +46,17 @@ _REPEATS = ((re.compile(r"\.{4,}|…+"), "…"), (re.compile(r",{2,}"), ","),
                         r"|(?<=[^\W\d])—(?=\w)|(?<=\w)—(?=[^\W\d])"), ", "),
             (re.compile(r"-{2,}|={2,}|_{2,}|\*+|#+(?!\d)|~{2,}|\^+|\\+|(?<=\w)_(?=\w)"), " "))
 _SPACES_RE = re.compile(r"\s+")
+# An unbroken run of letters longer than any real word ("a" * 5000, a pasted hash) would be
+# spelled out for minutes: a letter repeated 5+ times is read 3 times ("sooooo" → "sooo";
+# "AAAA" batteries stay), and a run longer than MAX_WORD_LETTERS is read up to there.
+# Scripts written without spaces (Chinese, Japanese, Thai, Lao, Khmer, Myanmar) are exempt
+# from the length rule: their sentences are such runs.
+MAX_WORD_LETTERS = 64
+_REPEATED_LETTER_RE = re.compile(r"([^\W\d_])\1{4,}")
+_UNSPACED = (r"\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3000-\u303f\u3040-\u30ff"
+             r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef")
+_LETTER = rf"(?:(?![{_UNSPACED}])[^\W\d_])"
+_LONG_WORD_RE = re.compile(rf"(?<![^\W\d_])({_LETTER}{{{MAX_WORD_LETTERS}}}){_LETTER}+")
 _STRAY_RE = re.compile(r"[|•·►▶→⇒←⟶❯»«]")
 
 
@@ -70,6 +81,12 @@ def clean_inline(text: str, language: str, emoji: EmojiMode | str = EmojiMode.DR
     text = re.sub(r"\s+([,.;:!?])", r"\1", text)
     text = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", text)
     return re.sub(r"\s{2,}", " ", text).strip(" ,;")
+
+
+def bound_words(text: str) -> str:
+    """Letter runs longer than any real word, shortened (see MAX_WORD_LETTERS). Runs before
+    the text is cut into sentences, which cuts a long run into many pieces."""
+    return _LONG_WORD_RE.sub(r"\1", _REPEATED_LETTER_RE.sub(r"\1\1\1", text))
 
 
 def _say_host(url: str, dot: str) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..engine.text import Pause, cleanup, is_speakable, split_pauses, split_sentences
 from ..engine.voices import Voice, VoiceError, VoiceLibrary
-from .cleanup import EmojiMode, clean_inline
+from .cleanup import EmojiMode, bound_words, clean_inline
 from .ipa import ipa_to_kokoro
 from .lexicon import Lexicon, split_overrides
 from .normalize import normalize, say_as
@@ -58,7 +58,7 @@ class FrontEnd:
         if isinstance(text, Markup):
             return list(text.blocks)
         blocks: list[Block] = []
-        for sentence in split_sentences(cleanup(text)):
+        for sentence in split_sentences(bound_words(cleanup(text))):
             spans: list[Span] = []
             for part in split_pauses(sentence, max_pause):
                 if isinstance(part, Pause):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 from ..engine.languages import resolve_language
 from ..engine.text import Pause, split_pauses, split_sentences
+from .cleanup import bound_words
 from .spans import Block, Markup, Sentence, Span
 
 _LOGGER = logging.getLogger(__name__)
@@ -198,7 +199,7 @@ def sentences_of(spans: list[Span]) -> list[Block]:
         if span.phonemes is not None or span.say_as is not None:
             current.append(span)
             continue
-        pieces = split_sentences(" ".join(span.text.split()))
+        pieces = split_sentences(bound_words(" ".join(span.text.split())))
         for i, piece in enumerate(pieces):
             if i:
                 close()
