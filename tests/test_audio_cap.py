@@ -11,7 +11,6 @@ import pytest
 from wyoming.info import Describe
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
-from wyoming_kokoro.engine import streaming
 from wyoming_kokoro.engine.synth import Engine
 from wyoming_kokoro.frontend.cleanup import MAX_WORD_LETTERS, bound_words
 from wyoming_kokoro.frontend.reader import FrontEnd
@@ -52,19 +51,9 @@ def test_front_end_bounds_a_run_before_cutting_sentences(markup: bool) -> None:
     assert sum(len(span.text) for span in spans) == MAX_WORD_LETTERS
 
 
-@pytest.fixture
-def whole_decode(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Segments decoded whole (no head): these tests are about how much audio a request
-    makes, and on main the streaming decoder's head planner raises OverflowError on a CPU
-    slower than real time (plan_head: gain <= 0), failing them for an unrelated reason.
-    raising=False: a rewritten planner without this function needs no patch."""
-    monkeypatch.setattr(streaming, "plan_head", lambda *args, **kwargs: None, raising=False)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("word", ["a" * 5000, "abcdefghij" * 500])
 async def test_5000_letter_word_finishes_with_bounded_audio(server: ServerThread,
-                                                            whole_decode: None,
                                                             word: str) -> None:
     """Was still streaming after 120 s (each letter spelled out)."""
     reply = await exchange(server.uri, [Synthesize(text=word).event()], until="audio-stop",
@@ -74,7 +63,7 @@ async def test_5000_letter_word_finishes_with_bounded_audio(server: ServerThread
 
 
 @pytest.fixture
-def capped(engine: Engine, whole_decode: None, monkeypatch: pytest.MonkeyPatch
+def capped(engine: Engine, monkeypatch: pytest.MonkeyPatch
            ) -> Iterator[ServerThread]:
     monkeypatch.setattr(engine.options, "max_audio", 1.5)
     thread = ServerThread(engine).start()

@@ -66,7 +66,8 @@ def test_loudness(results: list) -> None:
 
 
 def test_recognisers_hear_the_same_words(results: list) -> None:
-    """No sentence where both recognisers lose a word that the full model's audio keeps, and
+    """No English sentence where both recognisers lose a word that the full model's audio
+    keeps (tiny.en hears English only, so other languages count in the pool), and
     pooled errors within the full model's + 2 % of units (the issue asks 1 %: heads measured
     +0.7 % on English words, +1.8 % here with the other languages' characters)."""
     sent_errors = ref_errors = units = 0
@@ -82,7 +83,7 @@ def test_recognisers_hear_the_same_words(results: list) -> None:
             want, _ = asr.errors(text, asr.transcribe(reference, name, lang), lang)
             sent_errors, ref_errors, units = sent_errors + got, ref_errors + want, units + n
             worse.append(got > want)
-        if all(worse):
+        if len(worse) == 2 and all(worse):  # both recognisers (English: tiny.en and base)
             losing.append(text)
     assert not losing
     assert sent_errors <= ref_errors + 0.02 * units, (sent_errors, ref_errors, units)
