@@ -6,6 +6,7 @@ import asyncio
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -130,6 +131,16 @@ async def open_loopback(port: int, source: str = "127.0.0.1", rcvbuf: int | None
     sock.setblocking(False)
     await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
     return await asyncio.open_connection(sock=sock)
+
+
+def planning_at(engine: Engine, rtf: float) -> Iterator[None]:
+    """The streaming decoder plans as on a machine at exactly `rtf` (model seconds per audio
+    second), whatever this one does; for fixtures (`yield from planning_at(...)`)."""
+    speed = engine.model.split.speed
+    saved = speed.measured, speed.record
+    speed.measured, speed.record = rtf * 600 / 24000, lambda *_: None
+    yield
+    speed.measured, speed.record = saved
 
 
 def word_error_rate(reference: str, hypothesis: str) -> float:

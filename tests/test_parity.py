@@ -15,8 +15,7 @@ from wyoming_kokoro import asr
 from wyoming_kokoro.engine.synth import Engine
 from wyoming_kokoro.parity import Comparison, compare, hear, load_sentences, pick_voices
 
-from .support import ServerThread
-from .test_streaming_decoder import planning_at
+from .support import ServerThread, planning_at
 
 pytestmark = pytest.mark.slow
 EN = 10  # English sentences of the public set (every 6th: commands to long compounds)

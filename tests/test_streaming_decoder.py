@@ -27,6 +27,8 @@ from wyoming_kokoro.engine.streaming import (
 from wyoming_kokoro.engine.synth import Engine
 from wyoming_kokoro.parity import compare
 
+from .support import planning_at
+
 SENTENCES = [
     "Turned on the kitchen lights and closed the garage door.",
     "The weather is nice today, so we are going to the park. Please remember to turn off the "
@@ -47,14 +49,6 @@ def slow_machine(engine: Engine) -> Iterator[None]:
     """Plan as on a machine at exactly 0.08 s of model time per audio second, whatever else
     runs on this one: heads get planned for most sentences."""
     yield from planning_at(engine, 0.08)
-
-
-def planning_at(engine: Engine, rtf: float) -> Iterator[None]:
-    speed = engine.model.split.speed
-    saved = speed.measured, speed.record
-    speed.measured, speed.record = rtf * SAMPLES_PER_FRAME / pcm.SAMPLE_RATE, lambda *_: None
-    yield
-    speed.measured, speed.record = saved
 
 
 def ids_for(engine: Engine, text: str) -> tuple[list[int], np.ndarray]:

@@ -30,6 +30,8 @@ from subprocess import SubprocessError
 
 import numpy as np
 
+from .streaming import node_scope
+
 _LOGGER = logging.getLogger(__name__)
 
 VERSION = 1  # bump when a rewrite changes: cached optimised files are keyed by it
@@ -101,11 +103,6 @@ class _Index:
             name, k = f"{base}_{k}", k + 1
         self.names.add(name)
         return name
-
-
-def _scope(node_name: str) -> str:
-    """The first component of a node name ("/decoder/decoder/…" → "decoder")."""
-    return node_name.lstrip("/").split("/")[0].split(".")[0]
 
 
 def _attrs(node: object) -> dict[str, object]:
@@ -312,7 +309,7 @@ class _Optimizer:
     def run(self) -> None:
         nodes = list(self.model.graph.node)
         skip = self.rewrites.skip_scopes
-        standard = [n for n in nodes if not n.domain and _scope(n.name) not in skip]
+        standard = [n for n in nodes if not n.domain and node_scope(n.name) not in skip]
         # Dynamic quantisation rounds activations to 8 bits at run time: a last-bit change
         # before a quantiser becomes a whole step (measured 24 dB SNR), so only rewrites that
         # keep every bit (Pow→Mul, convolution layout) run on such graphs.

@@ -40,7 +40,8 @@ SAMPLES_PER_FRAME = 600  # 25 ms at 24 kHz
 SPLIT_VERSION = 2  # bump when the cut changes: cached halves of older versions are redone
 
 
-def _scope(node_name: str) -> str:
+def node_scope(node_name: str) -> str:
+    """The first component of a node name ("/decoder/decoder/…" → "decoder")."""
     return node_name.lstrip("/").split("/")[0].split(".")[0]
 
 
@@ -51,13 +52,13 @@ def find_boundary(graph: object) -> list[str]:
     initializers = {i.name for i in graph.initializer}
     boundary: set[str] = set()
     for node in graph.node:
-        if _scope(node.name) != "decoder":
+        if node_scope(node.name) != "decoder":
             continue
         for name in node.input:
             source = producer.get(name)
             if not name or name in initializers or source is None:
                 continue
-            if _scope(source.name) == "encoder":
+            if node_scope(source.name) == "encoder":
                 boundary.add(source.input[0] if source.op_type == "DynamicQuantizeLinear"
                               else name)
     return sorted(boundary)
@@ -72,7 +73,7 @@ def _derived_from(graph: object, start: str) -> tuple[set[str], list[object], se
         inputs = list(node.input)
         if all(i in constants for i in inputs):
             constants.update(node.output)
-        elif _scope(node.name) != "encoder" and all(i in constants or i in derived
+        elif node_scope(node.name) != "encoder" and all(i in constants or i in derived
                                                     for i in inputs):
             derived.update(node.output)
             nodes.append(node)
@@ -88,7 +89,7 @@ def find_source(graph: object, boundary: list[str]) -> list[str]:
             continue
         moved = {node.name for node in nodes}
         return sorted({name for node in graph.node
-                       if _scope(node.name) != "encoder" and node.name not in moved
+                       if node_scope(node.name) != "encoder" and node.name not in moved
                        for name in node.input if name in derived and name not in constants})
     return []
 
