@@ -38,7 +38,7 @@ def _load_provider_libs(capi: Path, names: list[str]) -> list[str]:
 def _check_encoders() -> list[str]:
     """Every response format of the HTTP API encodes (a PyAV wheel without an encoder fails
     the build, not the first mp3 request)."""
-    from wyoming_kokoro import encoders
+    from wyoming_kokoro.speech_api import encoders
 
     problems = []
     for name in encoders.FORMATS:
@@ -66,9 +66,9 @@ def main() -> int:
 
     import onnxruntime
 
-    from wyoming_kokoro.engine.assets import bundle_installed
-    from wyoming_kokoro.engine.g2p import G2PRegistry
-    from wyoming_kokoro.engine.languages import LANGUAGES
+    from wyoming_kokoro.model.assets import bundle_installed
+    from wyoming_kokoro.phonemes.g2p import G2PRegistry
+    from wyoming_kokoro.languages import LANGUAGES
 
     problems: list[str] = []
     registry = G2PRegistry()

@@ -10,10 +10,10 @@ import pytest
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # tests never contact Hugging Face
 
-from wyoming_kokoro.engine.loader import load_engine
-from wyoming_kokoro.engine.synth import Engine
-from wyoming_kokoro.server import ServerConfig
+from wyoming_kokoro.loader import load_engine
 from wyoming_kokoro.settings import Settings
+from wyoming_kokoro.synth.pipeline import Engine
+from wyoming_kokoro.wyoming.server import ServerConfig
 
 from .support import ServerThread
 

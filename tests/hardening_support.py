@@ -32,11 +32,11 @@ from pathlib import Path
 import numpy as np
 from wyoming.event import Event, async_read_event, async_write_event
 
-from wyoming_kokoro.engine.g2p import G2PRegistry
-from wyoming_kokoro.engine.model import KokoroModel
-from wyoming_kokoro.engine.synth import Engine
-from wyoming_kokoro.engine.voices import VoiceLibrary, load_packs
-from wyoming_kokoro.server import ServerConfig
+from wyoming_kokoro.model.kokoro import KokoroModel
+from wyoming_kokoro.phonemes.g2p import G2PRegistry
+from wyoming_kokoro.synth.pipeline import Engine
+from wyoming_kokoro.voices import VoiceLibrary, load_packs
+from wyoming_kokoro.wyoming.server import ServerConfig
 
 from .support import Reply, ServerThread, open_loopback
 from .synthetic import build_bucket_model, write_voices
@@ -426,7 +426,7 @@ class _HubHandler(http.server.BaseHTTPRequestHandler):
 RESOLVE = """
 import hashlib, sys
 from pathlib import Path
-from wyoming_kokoro.engine.assets import AssetError, resolve
+from wyoming_kokoro.model.assets import AssetError, resolve
 data = Path(sys.argv[1])
 try:
     assets = resolve("b32", None, [data], data, repo=sys.argv[2], bundle_fallback=False)

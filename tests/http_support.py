@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from wyoming_kokoro.engine.playout import RequestMeter
-from wyoming_kokoro.engine.synth import Engine
-from wyoming_kokoro.http_api import HttpApi
+from wyoming_kokoro.speech_api.server import HttpApi
+from wyoming_kokoro.synth.pipeline import Engine
+from wyoming_kokoro.synth.playout import RequestMeter
 
 from .support import ServerThread, open_loopback
 

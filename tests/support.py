@@ -14,8 +14,8 @@ from wyoming.client import AsyncClient
 from wyoming.event import Event
 
 from wyoming_kokoro import asr
-from wyoming_kokoro.engine.synth import Engine
-from wyoming_kokoro.server import KokoroService, ServerConfig
+from wyoming_kokoro.synth.pipeline import Engine
+from wyoming_kokoro.wyoming.server import KokoroService, ServerConfig
 
 
 class ServerThread:

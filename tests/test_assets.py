@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from wyoming_kokoro.engine import assets
-from wyoming_kokoro.engine.assets import AssetError, bucket_filename, resolve
+from wyoming_kokoro.model import assets
+from wyoming_kokoro.model.assets import AssetError, bucket_filename, resolve
 
 from .synthetic import build_bucket_model, write_voices
 

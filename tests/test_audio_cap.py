@@ -11,11 +11,11 @@ import pytest
 from wyoming.info import Describe
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
-from wyoming_kokoro.engine.synth import Engine
-from wyoming_kokoro.frontend.cleanup import MAX_WORD_LETTERS, bound_words
-from wyoming_kokoro.frontend.reader import FrontEnd
-from wyoming_kokoro.frontend.ssml import parse_ssml
 from wyoming_kokoro.settings import parse_settings
+from wyoming_kokoro.synth.pipeline import Engine
+from wyoming_kokoro.text.cleanup import MAX_WORD_LETTERS, bound_words
+from wyoming_kokoro.text.plan import FrontEnd
+from wyoming_kokoro.text.ssml import parse_ssml
 
 from .support import ServerThread, exchange
 

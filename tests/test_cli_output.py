@@ -15,7 +15,7 @@ LOG_JIEBA = """
 import logging, sys
 logging.basicConfig(level=getattr(logging, sys.argv[1]),
                     format="%(levelname)s %(name)s: %(message)s")
-from wyoming_kokoro.engine.g2p import G2PRegistry
+from wyoming_kokoro.phonemes.g2p import G2PRegistry
 print(G2PRegistry().phonemize("你好，世界。", "z"))
 """
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wyoming_kokoro.engine.synth import Engine
+from wyoming_kokoro.synth.pipeline import Engine
 
 from .support import transcribe, word_error_rate
 from .test_g2p import SENTENCES

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from wyoming_kokoro.engine.loader import load_engine
+from wyoming_kokoro.loader import load_engine
 from wyoming_kokoro.settings import Settings
 
 from .synthetic import build_bucket_model, write_voices

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from wyoming_kokoro.engine.text import Pause, SentenceStreamer, split_pauses, split_sentences
-from wyoming_kokoro.frontend.cleanup import clean_inline
-from wyoming_kokoro.frontend.markdown import MarkdownLines
+from wyoming_kokoro.text.cleanup import clean_inline
+from wyoming_kokoro.text.markdown import MarkdownLines
+from wyoming_kokoro.text.sentences import Pause, SentenceStreamer, split_pauses, split_sentences
 
 LLM_REPLY = """## Status
 Here is what I did:

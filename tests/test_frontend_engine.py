@@ -11,10 +11,10 @@ import pytest
 from num2words import num2words
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
-from wyoming_kokoro.engine.synth import Engine
-from wyoming_kokoro.frontend.reader import FrontEnd, FrontendOptions, Utterance
-from wyoming_kokoro.frontend.spans import Sentence
-from wyoming_kokoro.textformat import prepare_text
+from wyoming_kokoro.synth.pipeline import Engine
+from wyoming_kokoro.text.plan import FrontEnd, FrontendOptions, Utterance
+from wyoming_kokoro.text.prepare import prepare_text
+from wyoming_kokoro.text.spans import Sentence
 
 from .support import ServerThread, exchange, transcribe, word_error_rate
 

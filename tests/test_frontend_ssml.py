@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from wyoming_kokoro.frontend.ipa import ipa_to_kokoro
-from wyoming_kokoro.frontend.lexicon import Lexicon, parse_lexicon, split_overrides
-from wyoming_kokoro.frontend.spans import Markup, Pause, Sentence, Span
-from wyoming_kokoro.frontend.ssml import parse_break, parse_rate, parse_ssml
-from wyoming_kokoro.textformat import prepare_text, to_plain_text
+from wyoming_kokoro.text.ipa import ipa_to_kokoro
+from wyoming_kokoro.text.lexicon import Lexicon, parse_lexicon, split_overrides
+from wyoming_kokoro.text.prepare import prepare_text, to_plain_text
+from wyoming_kokoro.text.spans import Markup, Pause, Sentence, Span
+from wyoming_kokoro.text.ssml import parse_break, parse_rate, parse_ssml
 
 
 def structure(markup: Markup) -> list:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from wyoming_kokoro.engine.g2p import G2PRegistry, Vocab
-from wyoming_kokoro.engine.languages import LANGUAGES, resolve_language
+from wyoming_kokoro.languages import LANGUAGES, resolve_language
+from wyoming_kokoro.phonemes.g2p import G2PRegistry, Vocab
 
 SENTENCES = {
     "a": "I read the book yesterday, and I will read it again tomorrow.",

@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
-from wyoming_kokoro.engine.assets import STAGING_DIR, bucket_filename
-from wyoming_kokoro.engine.loader import load_engine
-from wyoming_kokoro.engine.model import KokoroModel
+from wyoming_kokoro.loader import load_engine
+from wyoming_kokoro.model.assets import STAGING_DIR, bucket_filename
+from wyoming_kokoro.model.kokoro import KokoroModel
 from wyoming_kokoro.settings import Settings
 
 from .hardening_support import (
@@ -214,7 +214,7 @@ def test_disk_full_writing_the_offline_model(tmp_path: Path) -> None:
     """The bundle's 80 MB model is assembled into the data dir: with the disk full at 1 MB
     the start fails with a clear reason, leaving no partial model behind."""
     script = ("import sys\nfrom pathlib import Path\n"
-              "from wyoming_kokoro.engine.assets import AssetError, bundle_assets\n"
+              "from wyoming_kokoro.model.assets import AssetError, bundle_assets\n"
               "try:\n    bundle_assets(Path(sys.argv[1]))\n"
               "except AssetError as err:\n    print('ASSET-ERROR', err)\n    sys.exit(3)\n")
 

@@ -23,7 +23,7 @@ from wyoming.tts import (
     SynthesizeVoice,
 )
 
-from wyoming_kokoro.engine.synth import Engine
+from wyoming_kokoro.synth.pipeline import Engine
 
 from .hardening_support import (
     LogSpy,

@@ -11,7 +11,7 @@ import pytest
 from wyoming.event import Event
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
-from wyoming_kokoro.engine.synth import Engine
+from wyoming_kokoro.synth.pipeline import Engine
 
 from .hardening_support import (
     RawClient,
@@ -284,8 +284,8 @@ async def test_stream_without_sentence_ends_keeps_per_chunk_work_bounded(
     """The sentence detector rescans its pending text on every chunk: 6,000 chunks with no
     full stop must not pile up into one ever-growing pending text (quadratic event-loop work
     that would stall every other client)."""
-    from wyoming_kokoro import server as server_module
-    from wyoming_kokoro.engine.text import MAX_PENDING, SentenceStreamer
+    from wyoming_kokoro.text.sentences import MAX_PENDING, SentenceStreamer
+    from wyoming_kokoro.wyoming import server as server_module
 
     pending: list[int] = []
 
@@ -328,5 +328,5 @@ async def test_a_flood_of_bad_events_is_one_warning(server: ServerThread) -> Non
         reply = await ask(server.port, b"".join(flood), raw_event("describe"), until="info",
                           timeout=60)
     assert reply.types[-1] == "info"
-    texts = [t for t in spy.texts() if t.startswith("wyoming_kokoro.server")]
+    texts = [t for t in spy.texts() if t.startswith("wyoming_kokoro.wyoming.server")]
     assert len(texts) <= 3, texts[:5]

@@ -17,9 +17,9 @@ import pytest
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
 import wyoming_kokoro
-from wyoming_kokoro.engine.assets import AssetError, _find, bucket_filename, resolve
-from wyoming_kokoro.engine.synth import Engine
-from wyoming_kokoro.textformat import prepare_text
+from wyoming_kokoro.model.assets import AssetError, _find, bucket_filename, resolve
+from wyoming_kokoro.synth.pipeline import Engine
+from wyoming_kokoro.text.prepare import prepare_text
 
 from .hardening_support import (
     HUB_REPO,

@@ -12,9 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wyoming_kokoro.engine.g2p import split_long_runs
-from wyoming_kokoro.engine.synth import Engine
-from wyoming_kokoro.engine.text import Pause, cleanup, split_pauses, split_phonemes
+from wyoming_kokoro.phonemes.g2p import split_long_runs
+from wyoming_kokoro.phonemes.strings import split_phonemes
+from wyoming_kokoro.synth.pipeline import Engine
+from wyoming_kokoro.text.sentences import Pause, cleanup, split_pauses
 
 from .hardening_support import (
     FAST_VOICES,
@@ -217,7 +218,7 @@ def test_pause_tag_with_a_long_number_is_linear() -> None:
     """`[pause:` + 99,990 digits: the old `[0-9]*\\.?[0-9]+` backtracked for minutes."""
     text = "[pause:" + "1" * 99_990 + " then words"
     result = subprocess.run(
-        [PYTHON, "-c", "import sys; from wyoming_kokoro.engine.text import split_pauses; "
+        [PYTHON, "-c", "import sys; from wyoming_kokoro.text.sentences import split_pauses; "
                        "print(len(split_pauses(sys.stdin.read())))"],
         input=text, capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert result.returncode == 0 and result.stdout.strip() == "1"

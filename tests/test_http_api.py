@@ -19,10 +19,11 @@ import pytest
 from wyoming.client import AsyncClient
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
-from wyoming_kokoro import encoders, http_api
-from wyoming_kokoro.engine.synth import Engine
-from wyoming_kokoro.http_api import OPENAI_VOICES
 from wyoming_kokoro.settings import parse_settings
+from wyoming_kokoro.speech_api import encoders
+from wyoming_kokoro.speech_api import server as http_api
+from wyoming_kokoro.speech_api.server import OPENAI_VOICES
+from wyoming_kokoro.synth.pipeline import Engine
 
 from .hardening_support import (
     FaultyModel,

@@ -19,7 +19,7 @@ from .hardening_support import PYTHON, ROOT, free_port
 
 PROBE = """
 import json, os, sys, time
-from wyoming_kokoro.engine.assets import hub_problem
+from wyoming_kokoro.model.assets import hub_problem
 started = time.monotonic()
 repo = os.environ.get("REPO", "test-org/kokoro-test")
 problem = hub_problem(repo, "voices.npz", float(sys.argv[1]))
@@ -29,7 +29,7 @@ print(json.dumps({"problem": problem, "seconds": time.monotonic() - started}))
 RESOLVE = """
 import sys
 from pathlib import Path
-from wyoming_kokoro.engine.assets import AssetError, resolve
+from wyoming_kokoro.model.assets import AssetError, resolve
 try:
     resolve("b48", None, [Path(sys.argv[1])], Path(sys.argv[1]), bundle_fallback=False)
 except AssetError as err:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from wyoming_kokoro.engine.g2p import _EXTRAS, _requirements, install_hint
-from wyoming_kokoro.engine.languages import LANGUAGES
+from wyoming_kokoro.languages import LANGUAGES
+from wyoming_kokoro.phonemes.g2p import _EXTRAS, _requirements, install_hint
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]

@@ -22,11 +22,11 @@ from wyoming.tts import (
     SynthesizeVoice,
 )
 
-from wyoming_kokoro.engine.g2p import G2PRegistry, G2PUnavailableError
-from wyoming_kokoro.engine.loader import speakable_default
-from wyoming_kokoro.engine.model import KokoroModel
-from wyoming_kokoro.engine.synth import Engine
-from wyoming_kokoro.engine.voices import VoiceLibrary, load_packs
+from wyoming_kokoro.loader import speakable_default
+from wyoming_kokoro.model.kokoro import KokoroModel
+from wyoming_kokoro.phonemes.g2p import G2PRegistry, G2PUnavailableError
+from wyoming_kokoro.synth.pipeline import Engine
+from wyoming_kokoro.voices import VoiceLibrary, load_packs
 
 from .hardening_support import PYTHON, ROOT, cli_env, codes, fast_assets, serving
 from .support import ServerThread, exchange
@@ -45,7 +45,7 @@ def registry_without_japanese(monkeypatch: pytest.MonkeyPatch) -> G2PRegistry:
 
 def test_registry_names_the_pip_command(monkeypatch: pytest.MonkeyPatch,
                                         caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="wyoming_kokoro.engine.g2p"):
+    with caplog.at_level(logging.WARNING, logger="wyoming_kokoro.phonemes.g2p"):
         registry = registry_without_japanese(monkeypatch)
     assert not registry.available("j") and registry.available("a") and registry.available("z")
     assert "j" not in registry.languages

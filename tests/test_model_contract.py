@@ -8,15 +8,15 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from wyoming_kokoro.engine.model import (
+from wyoming_kokoro.model.kokoro import (
     DurationOverflowError,
     KokoroModel,
     ModelError,
     ModelOutputError,
     detect_contract,
 )
-from wyoming_kokoro.engine.synth import Engine
-from wyoming_kokoro.engine.voices import VoiceLibrary, load_packs
+from wyoming_kokoro.synth.pipeline import Engine
+from wyoming_kokoro.voices import VoiceLibrary, load_packs
 
 from .synthetic import build_bucket_model, expected_frames, write_voices
 
@@ -128,7 +128,7 @@ def test_engine_splits_text_to_bucket_capacity(synthetic_engine: Engine) -> None
     try:
         phonemes = "mrw mrw mrw mrw mrw mrw mrw mrw mrw"  # 1-frame symbols, 35 > capacity 14
         voice = synthetic_engine.voices.voices["af_two"]
-        from wyoming_kokoro.engine.text import split_phonemes
+        from wyoming_kokoro.phonemes.strings import split_phonemes
 
         pieces = split_phonemes(phonemes, model.capacity)
         for piece in pieces:

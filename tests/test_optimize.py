@@ -15,18 +15,19 @@ import onnx
 import pytest
 from wyoming.tts import Synthesize
 
-from wyoming_kokoro.engine import dequantize
-from wyoming_kokoro.engine.loader import load_engine
-from wyoming_kokoro.engine.model import KokoroModel, _optimized, create_session
-from wyoming_kokoro.engine.optimize import (
+from wyoming_kokoro.loader import load_engine
+from wyoming_kokoro.model import dequantize
+from wyoming_kokoro.model.kokoro import KokoroModel, _optimized
+from wyoming_kokoro.model.optimize import (
     METADATA_KEY,
     optimize_file,
     optimize_model,
     optimized_file,
 )
-from wyoming_kokoro.engine.streaming import find_boundary, split_graph
-from wyoming_kokoro.engine.synth import Engine
+from wyoming_kokoro.model.session import create_session
+from wyoming_kokoro.model.split import find_boundary, split_graph
 from wyoming_kokoro.settings import Settings
+from wyoming_kokoro.synth.pipeline import Engine
 
 from .support import ServerThread, exchange
 

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from wyoming_kokoro import asr
-from wyoming_kokoro.engine.synth import Engine
 from wyoming_kokoro.parity import Comparison, compare, hear, load_sentences, pick_voices
+from wyoming_kokoro.synth.pipeline import Engine
 
 from .support import ServerThread, planning_at
 

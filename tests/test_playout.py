@@ -11,8 +11,8 @@ import pytest
 from wyoming.tts import Synthesize
 
 from wyoming_kokoro.bench_client import continuity
-from wyoming_kokoro.engine.playout import RenderRate, RequestMeter
-from wyoming_kokoro.engine.synth import Engine
+from wyoming_kokoro.synth.pipeline import Engine
+from wyoming_kokoro.synth.playout import RenderRate, RequestMeter
 
 from .support import ServerThread, exchange
 

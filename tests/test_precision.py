@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from wyoming.tts import Synthesize
 
-from wyoming_kokoro.engine import precision
-from wyoming_kokoro.engine.assets import bundle_assets
-from wyoming_kokoro.engine.loader import load_engine
-from wyoming_kokoro.engine.optimize import METADATA_KEY
-from wyoming_kokoro.engine.synth import Engine
+from wyoming_kokoro.loader import load_engine
+from wyoming_kokoro.model import precision
+from wyoming_kokoro.model.assets import bundle_assets
+from wyoming_kokoro.model.optimize import METADATA_KEY
 from wyoming_kokoro.settings import Settings, parse_settings
+from wyoming_kokoro.synth.pipeline import Engine
 
 from .support import ServerThread, exchange, transcribe, word_error_rate
 

@@ -66,7 +66,7 @@ async def test_synthesize_returns_one_audio_group(server: ServerThread) -> None:
 
 
 async def test_chunk_size_is_configurable(engine) -> None:
-    from wyoming_kokoro.server import ServerConfig
+    from wyoming_kokoro.wyoming.server import ServerConfig
 
     thread = ServerThread(engine, ServerConfig(samples_per_chunk=512)).start()
     try:
@@ -185,7 +185,7 @@ async def test_ssml_is_spoken_as_text(server: ServerThread) -> None:
 
 @pytest.mark.parametrize("streaming", [False])
 async def test_no_streaming_flag(engine, streaming: bool) -> None:
-    from wyoming_kokoro.server import ServerConfig
+    from wyoming_kokoro.wyoming.server import ServerConfig
 
     thread = ServerThread(engine, ServerConfig(streaming=streaming)).start()
     try:

@@ -11,10 +11,9 @@ import numpy as np
 import onnx
 import pytest
 
-from wyoming_kokoro.engine import audio as pcm
-from wyoming_kokoro.engine.model import KokoroModel
-from wyoming_kokoro.engine.scheduler import drive
-from wyoming_kokoro.engine.streaming import (
+from wyoming_kokoro import audio as pcm
+from wyoming_kokoro.model.kokoro import KokoroModel
+from wyoming_kokoro.model.split import (
     SAMPLES_PER_FRAME,
     DecodeSpeed,
     Features,
@@ -24,8 +23,9 @@ from wyoming_kokoro.engine.streaming import (
     plan_head,
     split_graph,
 )
-from wyoming_kokoro.engine.synth import Engine
 from wyoming_kokoro.parity import compare
+from wyoming_kokoro.synth.pipeline import Engine
+from wyoming_kokoro.synth.scheduler import drive
 
 from .support import planning_at
 

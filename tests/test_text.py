@@ -5,13 +5,13 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wyoming_kokoro.engine.text import (
+from wyoming_kokoro.phonemes.strings import split_phonemes
+from wyoming_kokoro.text.sentences import (
     Pause,
     SentenceStreamer,
     cleanup,
     is_speakable,
     split_pauses,
-    split_phonemes,
     split_sentences,
 )
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wyoming_kokoro.engine.voices import VoiceError, VoiceLibrary, load_packs, parse_blend
+from wyoming_kokoro.voices import VoiceError, VoiceLibrary, load_packs, parse_blend
 
 from .synthetic import write_voices
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from wyoming_kokoro.discovery import announce_host, default_name
+from wyoming_kokoro.wyoming.discovery import announce_host, default_name
 
 SCRIPT = Path(__file__).parent / "scripts" / "zeroconf_in_netns.py"
 

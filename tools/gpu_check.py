@@ -36,7 +36,7 @@ def main() -> None:
     if hasattr(ort, "preload_dlls"):
         ort.preload_dlls()
     from tests.synthetic import build_bucket_model
-    from wyoming_kokoro.engine.model import KokoroModel
+    from wyoming_kokoro.model.kokoro import KokoroModel
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--int8", type=Path, required=True)

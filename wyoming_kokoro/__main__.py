@@ -11,15 +11,15 @@ from urllib.parse import urlparse
 
 from wyoming.server import AsyncServer, AsyncTcpServer
 
-from . import __version__
-from .discovery import Announcer, announce_host, default_name
-from .engine.assets import AssetError
-from .engine.g2p import G2PUnavailableError
-from .engine.loader import load_engine
-from .engine.model import ModelError
-from .engine.voices import VoiceError
-from .server import KokoroService, ServerConfig
-from .settings import Settings, parse_settings
+from wyoming_kokoro import __version__
+from wyoming_kokoro.loader import load_engine
+from wyoming_kokoro.model.assets import AssetError
+from wyoming_kokoro.model.session import ModelError
+from wyoming_kokoro.phonemes.g2p import G2PUnavailableError
+from wyoming_kokoro.settings import Settings, parse_settings
+from wyoming_kokoro.voices import VoiceError
+from wyoming_kokoro.wyoming.discovery import Announcer, announce_host, default_name
+from wyoming_kokoro.wyoming.server import KokoroService, ServerConfig
 
 _LOGGER = logging.getLogger("wyoming_kokoro")
 
@@ -50,7 +50,7 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
     await server.start(service.handler)
     http_api = None
     if settings.http is not None:
-        from .http_api import start_http
+        from wyoming_kokoro.speech_api.server import start_http
 
         http_api = await start_http(service, settings.http, settings.http_api_key)
     elif settings.http_api_key:

@@ -53,13 +53,20 @@ from pathlib import Path
 
 import psutil
 
-from . import bench_client as client
-from . import bench_http
-from .bench_load import describe_stats, measure_load, measure_memory, probe_describe
-from .bench_report import render, summary, system_info
-from .bench_server import CpuHog, MemoryWatch, ServerProcess, check_loopback, free_port
-from .engine.text import cleanup, split_phonemes, split_sentences
-from .settings import build_parser, parse_settings
+from wyoming_kokoro import bench_client as client
+from wyoming_kokoro import bench_http
+from wyoming_kokoro.bench_load import describe_stats, measure_load, measure_memory, probe_describe
+from wyoming_kokoro.bench_report import render, summary, system_info
+from wyoming_kokoro.bench_server import (
+    CpuHog,
+    MemoryWatch,
+    ServerProcess,
+    check_loopback,
+    free_port,
+)
+from wyoming_kokoro.phonemes.strings import split_phonemes
+from wyoming_kokoro.settings import build_parser, parse_settings
+from wyoming_kokoro.text.sentences import cleanup, split_sentences
 
 TEXTS = {
     "short": "Turned on the kitchen lights.",
@@ -150,7 +157,7 @@ def load_baseline_engine(server_args: list[str]) -> object:
     """The server's model, voices and threads, loaded whole: the baseline is one call of the
     unsplit, unoptimised int8 graph, whatever the server itself does (streaming decoder,
     graph optimisation, precision)."""
-    from .engine.loader import load_engine
+    from wyoming_kokoro.loader import load_engine
 
     settings = parse_settings(server_args)
     if hasattr(settings, "streaming_decoder"):

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import bench_client as client
-from . import bench_http
-from .bench_report import jain, percentile, summary
-from .bench_server import MB, MemoryWatch
+from wyoming_kokoro import bench_client as client
+from wyoming_kokoro import bench_http
+from wyoming_kokoro.bench_report import jain, percentile, summary
+from wyoming_kokoro.bench_server import MB, MemoryWatch
 
 if TYPE_CHECKING:
-    from .bench import BenchConfig
+    from wyoming_kokoro.bench import BenchConfig
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import psutil
 
-from . import __version__
+from wyoming_kokoro import __version__
 
 Summary = dict[str, float]
 

@@ -30,9 +30,9 @@ from wyoming.audio import AudioChunk
 from wyoming.client import AsyncClient
 from wyoming.tts import Synthesize, SynthesizeVoice
 
-from . import asr
-from .bench_client import continuity
-from .engine import audio as pcm
+from wyoming_kokoro import asr
+from wyoming_kokoro import audio as pcm
+from wyoming_kokoro.bench_client import continuity
 
 LANGUAGE_CODES = {"en": "a", "es": "e", "fr": "f", "it": "i", "pt": "p", "ja": "j", "zh": "z"}
 N_FFT, HOP = 512, 128
@@ -273,9 +273,9 @@ def cpu_header(threads: int | None) -> dict:
 
 
 async def run(args: argparse.Namespace, server_args: list[str]) -> dict:
-    from .bench_server import ServerProcess
-    from .engine.loader import load_engine
-    from .settings import parse_settings
+    from wyoming_kokoro.bench_server import ServerProcess
+    from wyoming_kokoro.loader import load_engine
+    from wyoming_kokoro.settings import parse_settings
 
     items = load_sentences(args.languages, args.limit)
     settings = parse_settings(server_args)

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
-from . import __version__
-from .engine.assets import DEFAULT_MODEL, DEFAULT_REPO
+from wyoming_kokoro import __version__
+from wyoming_kokoro.model.assets import DEFAULT_MODEL, DEFAULT_REPO
 
 ENV_PREFIX = "WYOMING_KOKORO_"
 

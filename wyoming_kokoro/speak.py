@@ -9,14 +9,14 @@ import time
 import wave
 from pathlib import Path
 
-from .engine import audio
-from .engine.assets import AssetError
-from .engine.g2p import G2PUnavailableError
-from .engine.languages import resolve_language
-from .engine.loader import load_engine
-from .engine.model import ModelError
-from .engine.voices import VoiceError
-from .settings import build_parser, parse_settings
+from wyoming_kokoro import audio
+from wyoming_kokoro.languages import resolve_language
+from wyoming_kokoro.loader import load_engine
+from wyoming_kokoro.model.assets import AssetError
+from wyoming_kokoro.model.session import ModelError
+from wyoming_kokoro.phonemes.g2p import G2PUnavailableError
+from wyoming_kokoro.settings import build_parser, parse_settings
+from wyoming_kokoro.voices import VoiceError
 
 
 def main(argv: list[str] | None = None) -> None:

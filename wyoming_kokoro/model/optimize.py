@@ -30,7 +30,7 @@ from subprocess import SubprocessError
 
 import numpy as np
 
-from .streaming import node_scope
+from wyoming_kokoro.model.split import node_scope
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..engine.text import Pause
+from wyoming_kokoro.text.sentences import Pause
 
 __all__ = ["Block", "Markup", "Pause", "Sentence", "Span"]
 

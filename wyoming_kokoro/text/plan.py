@@ -10,18 +10,23 @@ change does, since a model call has one style vector and one speed.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..engine.text import Pause, cleanup, is_speakable, split_pauses, split_sentences
-from ..engine.voices import Voice, VoiceError, VoiceLibrary
-from .cleanup import EmojiMode, bound_words, clean_inline
-from .ipa import ipa_to_kokoro
-from .lexicon import Lexicon, split_overrides
-from .normalize import normalize, say_as
-from .spans import Block, Markup, Sentence, Span
+from wyoming_kokoro.text.cleanup import EmojiMode, bound_words, clean_inline
+from wyoming_kokoro.text.ipa import ipa_to_kokoro
+from wyoming_kokoro.text.lexicon import Lexicon, split_overrides
+from wyoming_kokoro.text.normalize import normalize, say_as
+from wyoming_kokoro.text.sentences import (
+    Pause,
+    cleanup,
+    is_speakable,
+    split_pauses,
+    split_sentences,
+)
+from wyoming_kokoro.text.spans import Block, Markup, Sentence, Span
+from wyoming_kokoro.voices import Voice, VoiceError, VoiceLibrary
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -139,22 +144,3 @@ class FrontEnd:
         if key not in self._warned:
             self._warned.add(key)
             _LOGGER.warning(message, *args)
-
-
-def misaki_text(spans: tuple[Span, ...] | list[Span]) -> str:
-    """English spans as one misaki input: phoneme spans become `[label](/phonemes/)` links,
-    so misaki keeps the sentence's context (stress, 'the' before vowels) around them."""
-    parts = []
-    for span in spans:
-        if span.phonemes is None:
-            parts.append(span.text.replace("[", "(").replace("]", ")"))
-        elif span.phonemes:
-            label = re.sub(r"[\[\]()/]", "", span.text).strip() or "x"
-            parts.append(f"[{label}](/{re.sub(r'[][()/]', '', span.phonemes)}/)")
-    return " ".join(p for p in parts if p)
-
-
-def join_phonemes(parts: list[str]) -> str:
-    """Phoneme strings of consecutive spans → one, without a space before punctuation."""
-    text = " ".join(p.strip() for p in parts if p and p.strip())
-    return re.sub(r" (?=[,.!?;:…。、！？])", "", text)

@@ -12,20 +12,11 @@ import itertools
 import queue
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
 
-
-@dataclass(frozen=True)
-class Job:
-    """One model call, yielded by a render generator and run by the scheduler."""
-
-    fn: Callable[..., Any]
-    args: tuple = ()
-
-    def __call__(self) -> Any:
-        return self.fn(*self.args)
+from wyoming_kokoro.model.job import Job
 
 
 @dataclass

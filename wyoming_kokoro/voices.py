@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .languages import LANGUAGES, resolve_language
+from wyoming_kokoro.languages import LANGUAGES, resolve_language
 
 _LOGGER = logging.getLogger(__name__)
 

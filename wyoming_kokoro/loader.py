@@ -7,14 +7,15 @@ import subprocess
 import time
 from pathlib import Path
 
-from ..frontend.cleanup import EmojiMode
-from ..frontend.reader import FrontEnd, FrontendOptions
-from .assets import AssetError, Assets, resolve
-from .g2p import G2PRegistry, G2PUnavailableError
-from .model import KokoroModel, ModelError, resolve_providers
-from .precision import choose, is_dynamic_int8, rebuilt_file
-from .synth import Engine, SynthOptions
-from .voices import VoiceError, VoiceLibrary, load_packs
+from wyoming_kokoro.model.assets import AssetError, Assets, resolve
+from wyoming_kokoro.model.kokoro import KokoroModel
+from wyoming_kokoro.model.precision import choose, is_dynamic_int8, rebuilt_file
+from wyoming_kokoro.model.session import ModelError, resolve_providers
+from wyoming_kokoro.phonemes.g2p import G2PRegistry, G2PUnavailableError
+from wyoming_kokoro.synth.pipeline import Engine, SynthOptions
+from wyoming_kokoro.text.cleanup import EmojiMode
+from wyoming_kokoro.text.plan import FrontEnd, FrontendOptions
+from wyoming_kokoro.voices import VoiceError, VoiceLibrary, load_packs
 
 _LOGGER = logging.getLogger(__name__)
 

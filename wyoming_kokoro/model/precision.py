@@ -4,7 +4,7 @@ loud frames) of the full float32 model's.
 
 int8 is not always faster: dynamic quantisation re-quantises every activation at run time,
 and ONNX Runtime's fast blocked convolutions only take float32 2-D ones (see optimize.py).
-Run `python -m wyoming_kokoro.engine.precision` to print the measurement.
+Run `python -m wyoming_kokoro.model.precision` to print the measurement.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from subprocess import SubprocessError
 
 import numpy as np
 
-from .optimize import VERSION as OPTIMIZER_VERSION
-from .optimize import optimized_file
+from wyoming_kokoro.model.optimize import VERSION as OPTIMIZER_VERSION
+from wyoming_kokoro.model.optimize import optimized_file
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def rebuilt_file(int8: Path, precision: str, cache_dir: Path, timeout: float = 6
         _LOGGER.info("Rebuilding %s in %s (once) into %s", int8.name, precision, cache_dir)
         partial = target.with_name(target.name + ".part")
         fp16 = ["--fp16"] if precision == "fp16" else []
-        done = subprocess.run([sys.executable, "-m", "wyoming_kokoro.engine.dequantize",
+        done = subprocess.run([sys.executable, "-m", "wyoming_kokoro.model.dequantize",
                                str(int8), "--out", str(partial), *fp16],
                               timeout=timeout, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True, check=False)
@@ -142,8 +142,8 @@ def measure(int8: Path, style_for: object, cache_dir: Path, threads: int | None 
             reps: int = 3) -> dict[str, object]:
     """Time per rendered second and parity of each precision (min of `reps` runs per
     sentence); `style_for(n_tokens)` gives the (1, 256) style vector."""
-    from .g2p import Vocab
-    from .model import create_session
+    from wyoming_kokoro.model.session import create_session
+    from wyoming_kokoro.phonemes.g2p import Vocab
 
     vocab = Vocab.load()
     feeds = []
@@ -235,8 +235,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-optimize", action="store_true",
                         help="time the graphs as they are, not the optimised ones")
     args = parser.parse_args(argv)
-    from .assets import bundle_assets
-    from .voices import load_packs
+    from wyoming_kokoro.model.assets import bundle_assets
+    from wyoming_kokoro.voices import load_packs
 
     assets = bundle_assets(args.data_dir)
     pack = load_packs(assets.voices, assets.voices_order)["jf_alpha"]

@@ -22,17 +22,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import audio
-from .g2p import G2PRegistry, Vocab
-from .model import DurationOverflowError, KokoroModel, ModelOutputError
-from .playout import RenderRate, RequestMeter
-from .scheduler import Job, Scheduler, Ticket, drive
-from .text import Pause, split_phonemes
-from .voices import Voice, VoiceLibrary
+from wyoming_kokoro import audio
+from wyoming_kokoro.model.job import Job
+from wyoming_kokoro.model.kokoro import DurationOverflowError, KokoroModel, ModelOutputError
+from wyoming_kokoro.phonemes.g2p import G2PRegistry, Vocab
+from wyoming_kokoro.phonemes.strings import join_phonemes, misaki_text, split_phonemes
+from wyoming_kokoro.synth.playout import RenderRate, RequestMeter
+from wyoming_kokoro.synth.scheduler import Scheduler, Ticket, drive
+from wyoming_kokoro.text.sentences import Pause
+from wyoming_kokoro.voices import Voice, VoiceLibrary
 
 if TYPE_CHECKING:
-    from ..frontend.reader import FrontEnd
-    from ..frontend.spans import Span
+    from wyoming_kokoro.text.plan import FrontEnd
+    from wyoming_kokoro.text.spans import Span
 
 _LOGGER = logging.getLogger(__name__)
 _DONE = object()
@@ -85,7 +87,7 @@ class Engine:
         self.vocab = Vocab.load()
         self.options = options or SynthOptions()
         if frontend is None:
-            from ..frontend.reader import FrontEnd
+            from wyoming_kokoro.text.plan import FrontEnd
             frontend = FrontEnd()
         self.frontend = frontend  # text/SSML → sentences of spans (wyoming_kokoro.frontend)
         self.scheduler = Scheduler(workers)  # model calls, earliest deadline first
@@ -116,8 +118,6 @@ class Engine:
         other languages are phonemized span by span and joined."""
         if isinstance(text, str):
             return self.vocab.clean(self.g2p.phonemize(text, language))
-        from ..frontend.reader import join_phonemes, misaki_text
-
         parts: list[str] = []
         for lang, run in groupby(text, key=lambda span: span.language or language):
             if lang in ("a", "b"):

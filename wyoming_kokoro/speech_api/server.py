@@ -23,10 +23,11 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from . import __version__, encoders
-from .engine.languages import LANGUAGES
-from .engine.voices import Voice, VoiceError
-from .server import KokoroService
+from wyoming_kokoro import __version__
+from wyoming_kokoro.languages import LANGUAGES
+from wyoming_kokoro.speech_api import encoders
+from wyoming_kokoro.voices import Voice, VoiceError
+from wyoming_kokoro.wyoming.server import KokoroService
 
 _LOGGER = logging.getLogger(__name__)
 

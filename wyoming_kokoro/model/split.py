@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from . import audio as pcm
-from .scheduler import Job
+from wyoming_kokoro import audio as pcm
+from wyoming_kokoro.model.job import Job
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -170,7 +170,7 @@ class SplitModel:
         """None when the graph cannot be split. The halves are cut once, in a child process,
         into cache_dir: sessions loaded from files cost no more memory than the whole model,
         while cutting in-process leaves ~300 MB of freed protobuf in the server's RSS."""
-        from .model import create_session
+        from wyoming_kokoro.model.session import create_session
 
         if cache_dir is not None:
             try:
@@ -302,7 +302,7 @@ def split_files(path: Path, cache_dir: Path) -> tuple[Path, Path, list[str], lis
             stale.unlink(missing_ok=True)
         _LOGGER.info("Splitting %s for the streaming decoder (once) into %s", path.name,
                      cache_dir)
-        subprocess.run([sys.executable, "-m", "wyoming_kokoro.engine.streaming", str(path),
+        subprocess.run([sys.executable, "-m", "wyoming_kokoro.model.split", str(path),
                         str(acoustic), str(decoder), str(meta)], check=True, timeout=900,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     cut = json.loads(meta.read_text())

@@ -22,8 +22,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..engine.languages import resolve_language
-from .spans import Span
+from wyoming_kokoro.languages import resolve_language
+from wyoming_kokoro.text.spans import Span
 
 _LOGGER = logging.getLogger(__name__)
 

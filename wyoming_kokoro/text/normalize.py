@@ -12,8 +12,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from .words import CURRENCIES, CURRENCY_CODES, MONTHS, SHORT_UNITS, UNIT_ALIASES, UNITS, Speller
-from .words import speller as _speller
+from wyoming_kokoro.text.words import (
+    CURRENCIES,
+    CURRENCY_CODES,
+    MONTHS,
+    SHORT_UNITS,
+    UNIT_ALIASES,
+    UNITS,
+    Speller,
+)
+from wyoming_kokoro.text.words import speller as _speller
 
 Rule = Callable[[str, Speller], str]
 

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .engine import audio
+from wyoming_kokoro import audio
 
 UNKNOWN_SIZE = 0xFFFFFFFF  # RIFF and data sizes of a WAV whose length is not known yet
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
 
-from .languages import LANGUAGES
+from wyoming_kokoro.languages import LANGUAGES
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -23,14 +23,13 @@ from wyoming.tts import (
     SynthesizeVoice,
 )
 
-from . import __version__
-from .engine import audio
-from .engine.languages import LANGUAGES, resolve_language
-from .engine.synth import Engine
-from .engine.text import SentenceStreamer
-from .engine.voices import Voice
-from .textformat import is_ssml, prepare_text
-from .wire import ProtocolError, data_limit, read_event
+from wyoming_kokoro import __version__, audio
+from wyoming_kokoro.languages import LANGUAGES, resolve_language
+from wyoming_kokoro.synth.pipeline import Engine
+from wyoming_kokoro.text.prepare import is_ssml, prepare_text
+from wyoming_kokoro.text.sentences import SentenceStreamer
+from wyoming_kokoro.voices import Voice
+from wyoming_kokoro.wyoming.wire import ProtocolError, data_limit, read_event
 
 _LOGGER = logging.getLogger(__name__)
 

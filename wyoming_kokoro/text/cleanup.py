@@ -15,7 +15,7 @@ import html
 import re
 from enum import StrEnum
 
-from .words import speller
+from wyoming_kokoro.text.words import speller
 
 EMOJI_LANGUAGES = {"a": "en", "b": "en", "e": "es", "f": "fr", "i": "it", "p": "pt", "j": "ja",
                    "z": "zh"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -10,7 +9,7 @@ from dataclasses import dataclass
 import regex  # sentence-stream's dependency: Unicode properties (\p{M}) in patterns
 from sentence_stream import SentenceBoundaryDetector
 
-from ..frontend.markdown import MarkdownLines
+from wyoming_kokoro.text.markdown import MarkdownLines
 
 # The number is `\d+(\.\d+)?|\.\d+`, not `\d*\.?\d+`: that one backtracks quadratically on a
 # long run of digits ("[pause:" + 50,000 digits held a worker for minutes).
@@ -21,8 +20,8 @@ _SPACE_RE = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
 # More than 3 combining marks on one letter is "zalgo" text, never language: the G2Ps take
 # super-linear time over such runs (one letter with 6,000 accents: a minute in misaki).
 _MARK_RUN_RE = regex.compile(r"(\p{M}{3})\p{M}+")
-_SENTENCE_END = ".!?…。！？"
-_CLAUSE_END = ",;:—、，；："
+SENTENCE_END = ".!?…。！？"
+CLAUSE_END = ",;:—、，；："
 _EAGER_END_RE = re.compile(r"[.!?…。！？]['\"”’)\]]*\s+$")
 _ABBREVIATION_RE = re.compile(
     r"(?:\b(?:[A-Z][a-z]{0,2}|[a-z]\.[a-z]|e\.g|i\.e|etc|vs|approx|No|Nr|St)\.|\b\d+\.)\s+$"
@@ -106,46 +105,6 @@ class SentenceStreamer:
         sentences = list(self._detector.add_chunk(self._markdown.finish()))
         tail = self._detector.finish().strip()
         return [s for s in (s.strip() for s in [*sentences, tail]) if s]
-
-
-def split_phonemes(phonemes: str, capacity: int) -> list[str]:
-    """Cut a phoneme string into pieces of at most `capacity` symbols, evenly, preferring
-    sentence ends, then clause punctuation, then word gaps; a hard cut only inside one
-    over-long word. Symbols must already be vocab-clean (one symbol = one token).
-    A loop, not recursion: one long run-on sentence needs thousands of cuts."""
-    out: list[str] = []
-    phonemes = phonemes.strip()
-    while len(phonemes) > capacity:
-        pieces = math.ceil(len(phonemes) / capacity)
-        target = len(phonemes) / pieces
-        lowest = max(1, len(phonemes) - (pieces - 1) * capacity)
-        best = _best_cut(phonemes, range(lowest, capacity + 1), target, capacity)
-        if best is None:  # even pieces impossible at word gaps: accept one more piece
-            best = _best_cut(phonemes, range(1, capacity + 1), target, capacity)
-        cut = best if best is not None else capacity  # one word longer than the bucket
-        head, phonemes = phonemes[:cut].strip(), phonemes[cut:].strip()
-        if head:
-            out.append(head)
-    return [*out, phonemes] if phonemes else out
-
-
-def _best_cut(phonemes: str, cuts: range, target: float, capacity: int) -> int | None:
-    """The cut (at a word gap) nearest the target, favouring sentence then clause ends."""
-    best: tuple[float, int] | None = None
-    for cut in cuts:
-        before, after = phonemes[cut - 1], phonemes[cut] if cut < len(phonemes) else " "
-        if after != " " and before != " ":
-            continue
-        if before in _SENTENCE_END:
-            penalty = 0.0
-        elif before in _CLAUSE_END:
-            penalty = 0.15 * capacity
-        else:
-            penalty = 0.35 * capacity
-        score = abs(cut - target) + penalty
-        if best is None or score < best[0]:
-            best = (score, cut)
-    return best[1] if best else None
 
 
 def is_speakable(text: str) -> bool:

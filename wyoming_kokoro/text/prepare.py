@@ -10,7 +10,7 @@ plain text with the tags stripped, and a warning is logged.
 
 from __future__ import annotations
 
-from .frontend.ssml import is_ssml, parse_ssml
+from wyoming_kokoro.text.ssml import is_ssml, parse_ssml
 
 __all__ = ["is_ssml", "prepare_text", "to_plain_text"]
 

@@ -15,10 +15,10 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, replace
 
-from ..engine.languages import resolve_language
-from ..engine.text import Pause, split_pauses, split_sentences
-from .cleanup import bound_words
-from .spans import Block, Markup, Sentence, Span
+from wyoming_kokoro.languages import resolve_language
+from wyoming_kokoro.text.cleanup import bound_words
+from wyoming_kokoro.text.sentences import Pause, split_pauses, split_sentences
+from wyoming_kokoro.text.spans import Block, Markup, Sentence, Span
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -1,1 +1,0 @@
-"""The speech engine: text → segments → phonemes → tokens → model → PCM."""

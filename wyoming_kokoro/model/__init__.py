@@ -1,0 +1,1 @@
+"""Step 3, model: the Kokoro ONNX graph — assets, session, contract, split decoder, precision."""

@@ -1,0 +1,1 @@
+"""Front door 2: the OpenAI-compatible HTTP speech API."""

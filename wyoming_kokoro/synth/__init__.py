@@ -1,0 +1,1 @@
+"""Step 4, synthesis: text → PCM, one worker pool shared by every request."""

@@ -1,0 +1,1 @@
+"""Step 1, text: what people, LLMs and SSML write → sentences of spans ready to phonemize."""

@@ -1,0 +1,1 @@
+"""Front door 1: the Wyoming protocol server (Home Assistant, satellites)."""
