@@ -12,7 +12,7 @@ from wyoming.tts import Synthesize
 
 from wyoming_kokoro.bench_client import continuity
 from wyoming_kokoro.synth.pipeline import Engine
-from wyoming_kokoro.synth.playout import RenderRate, RequestMeter
+from wyoming_kokoro.synth.playout import RenderRate, RequestMeter, Upcoming
 
 from .support import ServerThread, exchange
 
@@ -20,31 +20,55 @@ TEXT = ("Turned on the kitchen lights. The front door is locked for the night. "
         "All three lights in the hallway are now off.")
 
 
-def test_meter_holds_only_slower_than_real_time() -> None:
+def test_meter_holds_until_every_sentence_renders_before_it_is_needed() -> None:
     engine = RenderRate(rtf=0.4)
-    meter = RequestMeter(engine)
-    assert not meter.hold()  # nothing rendered yet: the machine's figure
-    meter.model_s, meter.audio_s = 3.0, 2.0
-    assert meter.hold() and meter.rtf == 1.5
+    meter = RequestMeter(engine, safety=1.0)
+    long, short = Upcoming(5.0), Upcoming(1.0)
+    assert not meter.hold(1.0, None, 0.0, ())  # everything rendered: nothing to wait for
+    assert not meter.hold(1.0, None, 0.0, (short,))  # 0.4 s of work behind 1 s of audio
+    # faster than real time, yet a long sentence after a short one would stall: 2 s > 1 s
+    assert meter.hold(1.0, None, 0.0, (long,))
+    assert not meter.hold(2.5, None, 0.0, (long,))  # 2 s of work behind 2.5 s of audio
+    assert not meter.hold(1.0, None, 0.0, (Upcoming(2.0, speech=False), long))  # a pause plays
+    # the block in progress: the work left scales with its audio still to come
+    assert meter.hold(1.0, long, 1.0, ())  # its rest comes at once: 1.6 s of work behind 1 s
+    assert not meter.hold(2.0, long, 2.0, ())  # 1.2 s of work behind 2 s
+    assert meter.hold(1.0, Upcoming(1.5), 1.0, (long,))  # 0.2 + 2 s of work behind 1.5 s
+    assert meter.hold(0.5, Upcoming(2.0), 0.0, ())  # 0.8 s of work behind 0.5 s
+    meter.model_s, meter.audio_s = 3.0, 2.0  # slower than real time
+    assert meter.rtf == 1.5 and meter.hold(5.0, None, 0.0, (long,))  # 7.5 s of work
     meter.close()
     assert 0.4 < engine.rtf < 1.5  # the engine learns from the request
 
 
-@pytest.fixture
-def slow_engine(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:
-    """Every model call that renders audio takes 1.6× that audio's length."""
+def test_speech_per_character_is_learnt_per_language() -> None:
+    rates = RenderRate()
+    guess = rates.estimate(100, "a")
+    rates.learn(100, "a", 2 * guess)
+    assert rates.estimate(100, "a") > guess and rates.estimate(100, "e") == guess
+    assert rates.estimate(10, "j") > rates.estimate(10, "a")  # kana read slower per character
+
+
+def slow_down(engine: Engine, monkeypatch: pytest.MonkeyPatch, factor: float) -> Engine:
+    """Every model call that renders audio takes `factor` × that audio's length."""
     real = engine.scheduler.run
 
-    async def slow(job, deadline):
+    async def slow(job, ticket):
         began = time.monotonic()
-        result = await real(job, deadline)
+        result = await real(job, ticket)
         if isinstance(result, np.ndarray) and result.ndim == 1:
-            await asyncio.sleep(max(0.0, 1.6 * len(result) / 24000
+            await asyncio.sleep(max(0.0, factor * len(result) / 24000
                                     - (time.monotonic() - began)))
         return result
 
     monkeypatch.setattr(engine.scheduler, "run", slow)
     return engine
+
+
+@pytest.fixture
+def slow_engine(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    """Slower than real time: 1.6 s of model time per second of audio."""
+    return slow_down(engine, monkeypatch, 1.6)
 
 
 def stall(reply) -> float:
@@ -58,7 +82,7 @@ def test_slow_machine_speaks_without_gaps(slow_engine: Engine, server: ServerThr
                                           monkeypatch: pytest.MonkeyPatch, hold: bool) -> None:
     monkeypatch.setattr(slow_engine.options, "max_hold", 120.0)
     if not hold:  # the control shows the slowdown does cause gaps when audio is not held
-        monkeypatch.setattr(RequestMeter, "hold", lambda self: False)
+        monkeypatch.setattr(RequestMeter, "hold", lambda self, *plan: False)
     reply = asyncio.run(exchange(server.uri, [Synthesize(TEXT).event()], until="audio-stop",
                                  timeout=300))
     assert reply.types[-1] == "audio-stop"
@@ -76,3 +100,24 @@ def test_first_audio_never_waits_past_what_a_satellite_allows(
                                  until="audio-stop", timeout=300))
     first, last = reply.first("audio-chunk"), reply.times[-1]
     assert first is not None and first < last - 5  # started long before the text was rendered
+
+
+@pytest.mark.parametrize("plan", [True, False], ids=["playout-plan", "not-held-control"])
+def test_short_sentence_before_a_long_one_waits_on_a_modest_cpu(
+        engine: Engine, server: ServerThread, monkeypatch: pytest.MonkeyPatch,
+        plan: bool) -> None:
+    """Faster than real time (0.7×), but a one-word reply before a long sentence: starting at
+    once would play the word, then stall while the long sentence renders."""
+    slow_down(engine, monkeypatch, 0.7)
+    monkeypatch.setattr(engine.options, "max_hold", 120.0)
+    if not plan:  # the control: this text does stall when its first audio is not held
+        monkeypatch.setattr(RequestMeter, "hold", lambda self, *plan: False)
+    text = ("Okay. The front door is locked, the kitchen lights are off, and the thermostat "
+            "in the living room is set to twenty degrees for the rest of the night.")
+    reply = asyncio.run(exchange(server.uri, [Synthesize(text).event()], until="audio-stop",
+                                 timeout=300))
+    assert reply.types[-1] == "audio-stop"
+    if plan:
+        assert stall(reply) <= 0.05
+    else:
+        assert stall(reply) > 0.3

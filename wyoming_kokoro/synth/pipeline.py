@@ -27,14 +27,14 @@ from wyoming_kokoro.model.job import Job
 from wyoming_kokoro.model.kokoro import DurationOverflowError, KokoroModel, ModelOutputError
 from wyoming_kokoro.phonemes.g2p import G2PRegistry, Vocab
 from wyoming_kokoro.phonemes.strings import join_phonemes, misaki_text, split_phonemes
-from wyoming_kokoro.synth.playout import RenderRate, RequestMeter
+from wyoming_kokoro.synth.playout import RenderRate, RequestMeter, Upcoming
 from wyoming_kokoro.synth.scheduler import Scheduler, Ticket, drive
 from wyoming_kokoro.text.sentences import Pause
 from wyoming_kokoro.voices import Voice, VoiceLibrary
 
 if TYPE_CHECKING:
     from wyoming_kokoro.text.plan import FrontEnd
-    from wyoming_kokoro.text.spans import Span
+    from wyoming_kokoro.text.spans import Block, Span
 
 _LOGGER = logging.getLogger(__name__)
 _DONE = object()
@@ -69,6 +69,11 @@ class _StreamState:
     paused: float = 0.0  # seconds of pause tags rendered so far
     ahead: Callable[[], float] | None = None  # seconds the listener has buffered (streams)
     rate: float = 1.0  # this request's speed factor (HTTP `speed`), on top of the server's
+    # the playout plan (see synth/playout.py): read by the sender, written by the renderer
+    rates: RenderRate | None = None
+    upcoming: tuple[Upcoming, ...] = ()  # blocks not started
+    current: Upcoming | None = None  # the block being rendered
+    current_done: float = 0.0  # seconds of it produced so far
 
 
 class Engine:
@@ -174,25 +179,47 @@ class Engine:
         state = state or _StreamState()
         language = language or voice.language
         opts = self.options
-        for block in self.frontend.read(text, opts.max_pause):
-            if isinstance(block, Pause):
-                seconds = min(block.seconds, opts.max_pause, opts.max_total_pause - state.paused)
-                state.paused += max(0.0, seconds)
-                yield audio.silence(seconds)
-                state.gap = 0.0
-                continue
-            for call in self.frontend.plan(block, voice, language, self.voices,
-                                           self.g2p.available):
-                phonemes = self.phonemize(call.spans, language)
-                for piece, model in self._pieces(phonemes, first=not state.spoken):
-                    if state.spoken and state.gap:
-                        yield audio.silence(state.gap)
-                    yield from self.render_piece_steps(piece, call.voice,
-                                                       opts.speed * call.rate * state.rate,
-                                                       model, state.ahead)
-                    state.spoken = True
-                    state.gap = opts.clause_silence
-            state.gap = opts.sentence_silence
+        blocks = self.frontend.read(text, opts.max_pause)
+        plan = [self._upcoming(block, language, state.rates) for block in blocks]
+        state.upcoming = (*state.upcoming, *plan)
+        for block, estimate in zip(blocks, plan, strict=True):
+            state.current, state.current_done = estimate, 0.0
+            state.upcoming = state.upcoming[1:]
+            yield from self._block_steps(block, voice, language, state)
+            if state.rates is not None and estimate.speech:
+                state.rates.learn(estimate.chars, estimate.language, state.current_done)
+            state.current = None
+
+    @staticmethod
+    def _upcoming(block: Block, language: str, rates: RenderRate | None) -> Upcoming:
+        if isinstance(block, Pause):
+            return Upcoming(block.seconds, speech=False)
+        chars = sum(len(span.text) for span in block.spans)
+        seconds = rates.estimate(chars, language) if rates is not None else 0.0
+        return Upcoming(seconds, chars=chars, language=language)
+
+    def _block_steps(self, block: Block, voice: Voice, language: str, state: _StreamState
+                     ) -> Generator[Job | np.ndarray, Any, None]:
+        """One sentence (each voice/rate run one model call) or one pause tag."""
+        opts = self.options
+        if isinstance(block, Pause):
+            seconds = min(block.seconds, opts.max_pause, opts.max_total_pause - state.paused)
+            state.paused += max(0.0, seconds)
+            yield audio.silence(seconds)
+            state.gap = 0.0
+            return
+        for call in self.frontend.plan(block, voice, language, self.voices,
+                                       self.g2p.available):
+            phonemes = self.phonemize(call.spans, language)
+            for piece, model in self._pieces(phonemes, first=not state.spoken):
+                if state.spoken and state.gap:
+                    yield audio.silence(state.gap)
+                yield from self.render_piece_steps(piece, call.voice,
+                                                   opts.speed * call.rate * state.rate,
+                                                   model, state.ahead)
+                state.spoken = True
+                state.gap = opts.clause_silence
+        state.gap = opts.sentence_silence
 
     def _pieces(self, phonemes: str, first: bool) -> list[tuple[str, KokoroModel | None]]:
         """Pieces that fit the model. A fixed-bucket model costs the same per call whatever
@@ -231,7 +258,7 @@ class Engine:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue(maxsize=max(1, self.options.prefetch))
         ticket = Ticket()
-        state = _StreamState(ahead=ticket.buffered, rate=rate)
+        state = _StreamState(ahead=ticket.buffered, rate=rate, rates=self.render_rate)
         meter = RequestMeter(self.render_rate, max_hold=self.options.max_hold)
 
         budget = int(self.options.max_audio * audio.SAMPLE_RATE)  # samples per request
@@ -247,7 +274,7 @@ class Engine:
                                                               result)) is not _DONE:
                         if isinstance(item, Job):
                             began = time.monotonic()
-                            result = await self.scheduler.run(item, ticket.deadline)
+                            result = await self.scheduler.run(item, ticket)
                             meter.model_s += time.monotonic() - began
                             continue
                         result = None
@@ -259,8 +286,10 @@ class Engine:
                                             self.options.max_audio)
                         if len(item):
                             rendered += len(item)
-                            ticket.produced(len(item) / audio.SAMPLE_RATE)
-                            meter.audio_s += len(item) / audio.SAMPLE_RATE
+                            seconds = len(item) / audio.SAMPLE_RATE
+                            ticket.produced(seconds)
+                            meter.audio_s += seconds
+                            state.current_done += seconds
                             await queue.put(audio.to_pcm16(item, self.options.volume))
                         if rendered >= budget:
                             await queue.put(_DONE)
@@ -271,10 +300,15 @@ class Engine:
             await queue.put(_DONE)
 
         producer = asyncio.create_task(produce(), name="kokoro-producer")
-        held: list[bytes] | None = []  # gap-free first: a slower-than-real-time request waits
+        held: list[bytes] | None = []  # gap-free first: audio waits while starting would stall
+
+        def must_hold(extra: bytes = b"") -> bool:
+            ready = (sum(map(len, held or ())) + len(extra)) / 2 / audio.SAMPLE_RATE
+            return meter.hold(ready, state.current, state.current_done, state.upcoming)
+
         try:
             while True:
-                if held and not meter.hold():  # waited as long as a satellite allows
+                if held and not must_hold():  # rendered far enough, or waited the most allowed
                     for piece in held:
                         yield piece
                     held = None
@@ -287,10 +321,10 @@ class Engine:
                     break
                 if isinstance(item, Exception):
                     raise item
-                if item is not _WAITING and held is not None and meter.hold():
+                if isinstance(item, bytes) and held is not None and must_hold(item):
                     if not held:
-                        _LOGGER.debug("Holding first audio: rendering at %.2f× real time",
-                                      meter.rtf)
+                        _LOGGER.debug("Holding first audio: at %.2f× real time the text still "
+                                      "to render would outrun playback", meter.rtf)
                     held.append(item)  # type: ignore[arg-type]
                     continue
                 for piece in held or ():  # the text has not arrived yet, or no need to wait
