@@ -172,17 +172,23 @@ def test_whole_model_session_loads_the_optimised_graph(int8_path: Path, tmp_path
     assert METADATA_KEY not in plain.session.get_modelmeta().custom_metadata_map
 
 
-def test_server_speaks_through_the_optimised_graph(tmp_path: Path) -> None:
-    """A real client over a real socket: the server with --graph-optimize auto and the
-    streaming decoder off sends the same audio as one running the file as it is."""
+@pytest.mark.parametrize("split", [False, True], ids=["whole", "streaming-decoder"])
+def test_server_speaks_through_the_optimised_graph(tmp_path: Path, split: bool) -> None:
+    """A real client over a real socket: the server with --graph-optimize auto (the whole
+    model, or each half of the streaming decoder) sends the same audio as one running the
+    files as they are."""
     replies = {}
     for mode in (True, False):
         settings = Settings(data_dirs=[tmp_path / str(mode)], model="bundle",
-                            allow_download=False, threads=2, streaming_decoder=False,
+                            allow_download=False, threads=2, streaming_decoder=split,
                             graph_optimize=mode)
         engine = load_engine(settings, warm_up=False)
-        meta = engine.model.session.get_modelmeta().custom_metadata_map
-        assert (METADATA_KEY in meta) is mode
+        model = engine.model
+        sessions = ([model.split.acoustic_session, model.split.decoder_session] if split
+                    else [model.session])
+        assert (model.split is not None) is split
+        for session in sessions:
+            assert (METADATA_KEY in session.get_modelmeta().custom_metadata_map) is mode
         server = ServerThread(engine).start()
         try:
             replies[mode] = asyncio.run(exchange(server.uri, [Synthesize(SENTENCES[1]).event()],

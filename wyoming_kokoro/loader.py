@@ -113,7 +113,7 @@ def pick_precision(settings: object, path: Path, library: VoiceLibrary, trt_cach
                    for p in providers):
                 return path  # measured on the CPU only
             voice = next(iter(library.voices.values()))
-            optimized = settings.graph_optimize and settings.streaming_decoder is False
+            optimized = settings.graph_optimize
             choice = choose(path, voice.style, cache_dir, settings.threads, optimized)
         rebuilt = rebuilt_file(path, choice, cache_dir)
     except (OSError, subprocess.SubprocessError, ModelError) as err:

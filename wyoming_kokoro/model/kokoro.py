@@ -158,11 +158,14 @@ class KokoroModel:
         self.head_options = HeadOptions()
 
     def enable_streaming_decoder(self, providers: list, threads: int | None,
-                                 cache_dir: Path | None = None) -> bool:
-        """Split a dynamic graph into acoustic + decoder sessions and drop the whole one."""
+                                 cache_dir: Path | None = None,
+                                 optimized_dir: Path | None = None) -> bool:
+        """Split a dynamic graph into acoustic + decoder sessions and drop the whole one;
+        with optimized_dir, each half runs its CPU-optimised copy."""
         if self.contract.bucket is not None or self.path is None:
             return False
-        self.split = SplitModel.build(self.path, providers, threads, cache_dir)
+        prepare = None if optimized_dir is None else (lambda half: _optimized(half, optimized_dir))
+        self.split = SplitModel.build(self.path, providers, threads, cache_dir, prepare)
         if self.split is not None:
             self.session = None  # the two halves compute the same; keep one copy of weights
             _return_freed_memory()
@@ -175,8 +178,8 @@ class KokoroModel:
              ) -> KokoroModel:
         """streaming_decoder None = auto: on for CPU sessions only. Measured on an H100, a
         whole call takes 22–79 ms, so chunking only adds calls there (docs/gpu-h100.json).
-        optimized_dir: where the CPU-optimised graph of a whole-model session is cached
-        (None: run the file as it is)."""
+        optimized_dir: where the CPU-optimised graphs (the whole model, or each half of the
+        split one) are cached; None: run the files as they are."""
         provider_list = resolve_providers(providers, trt_cache_dir)
         cpu_only = all((p[0] if isinstance(p, tuple) else p) == "CPUExecutionProvider"
                        for p in provider_list)
@@ -197,7 +200,8 @@ class KokoroModel:
         if streaming_decoder is None:
             streaming_decoder = model.providers[0] == "CPUExecutionProvider"
         if streaming_decoder:
-            model.enable_streaming_decoder(provider_list, threads, cache_dir)
+            model.enable_streaming_decoder(provider_list, threads, cache_dir,
+                                           optimized_dir if optimize else None)
         if optimize and source == path and model.split is None:
             # fixed-bucket or unsplittable graph: the whole model runs, optimised
             optimized = _optimized(path, optimized_dir)

@@ -33,6 +33,7 @@ import numpy as np
 
 from wyoming_kokoro import audio as pcm
 from wyoming_kokoro.model.job import Job
+from wyoming_kokoro.model.session import ModelError, create_session
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -166,12 +167,12 @@ class SplitModel:
 
     @classmethod
     def build(cls, path: Path, providers: list, threads: int | None,
-              cache_dir: Path | None = None) -> SplitModel | None:
+              cache_dir: Path | None = None,
+              prepare: Callable[[Path], Path] | None = None) -> SplitModel | None:
         """None when the graph cannot be split. The halves are cut once, in a child process,
         into cache_dir: sessions loaded from files cost no more memory than the whole model,
-        while cutting in-process leaves ~300 MB of freed protobuf in the server's RSS."""
-        from wyoming_kokoro.model.session import create_session
-
+        while cutting in-process leaves ~300 MB of freed protobuf in the server's RSS.
+        `prepare` maps each cached half to the file to run (the CPU-optimised copy)."""
         if cache_dir is not None:
             try:
                 cached = split_files(path, cache_dir)
@@ -182,6 +183,14 @@ class SplitModel:
                 if cached is None:
                     return None
                 acoustic, decoder, boundary, source = cached
+                if prepare is not None:
+                    try:
+                        return cls(create_session(prepare(acoustic), providers, threads),
+                                   create_session(prepare(decoder), providers, threads),
+                                   boundary, source).calibrated()
+                    except ModelError as err:
+                        _LOGGER.warning("Optimised halves failed to load (%s); running them "
+                                        "as they are", err)
                 return cls(create_session(acoustic, providers, threads),
                            create_session(decoder, providers, threads), boundary,
                            source).calibrated()
