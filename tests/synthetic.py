@@ -91,3 +91,13 @@ def write_voices(path: Path, names: list[str]) -> Path:
         packs[name] = pack
     np.savez(path, **packs)
     return path
+
+
+def data_dir_with(tmp_path: Path, buckets: list[int]) -> Path:
+    """A data dir holding synthetic streaming exports b<bucket> and two voices."""
+    (tmp_path / "onnx").mkdir()
+    for bucket in buckets:
+        build_bucket_model(tmp_path / "onnx" / f"kokoro-82m-streaming-b{bucket}-fp16.onnx",
+                           bucket=bucket, align=8 * bucket)  # roomy window: no overflow here
+    write_voices(tmp_path / "voices.npz", ["af_heart", "af_sky"])
+    return tmp_path

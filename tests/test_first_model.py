@@ -9,16 +9,7 @@ import pytest
 from wyoming_kokoro.loader import load_engine
 from wyoming_kokoro.settings import Settings
 
-from .synthetic import build_bucket_model, write_voices
-
-
-def data_dir_with(tmp_path: Path, buckets: list[int]) -> Path:
-    (tmp_path / "onnx").mkdir()
-    for bucket in buckets:
-        build_bucket_model(tmp_path / "onnx" / f"kokoro-82m-streaming-b{bucket}-fp16.onnx",
-                           bucket=bucket, align=8 * bucket)  # roomy window: no overflow here
-    write_voices(tmp_path / "voices.npz", ["af_heart", "af_sky"])
-    return tmp_path
+from .synthetic import build_bucket_model, data_dir_with
 
 
 def spy(model, calls: list[tuple[int, int]]) -> None:

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 from wyoming.tts import Synthesize
 
 from wyoming_kokoro.bench_client import continuity
+from wyoming_kokoro.loader import load_engine
+from wyoming_kokoro.settings import Settings
 from wyoming_kokoro.synth.pipeline import Engine
 from wyoming_kokoro.synth.playout import RenderRate, RequestMeter, Upcoming
 
 from .support import ServerThread, exchange
+from .synthetic import data_dir_with
 
 TEXT = ("Turned on the kitchen lights. The front door is locked for the night. "
         "All three lights in the hallway are now off.")
@@ -116,6 +120,36 @@ def test_short_sentence_before_a_long_one_waits_on_a_modest_cpu(
             "in the living room is set to twenty degrees for the rest of the night.")
     reply = asyncio.run(exchange(server.uri, [Synthesize(text).event()], until="audio-stop",
                                  timeout=300))
+    assert reply.types[-1] == "audio-stop"
+    if plan:
+        assert stall(reply) <= 0.05
+    else:
+        assert stall(reply) > 0.3
+
+
+@pytest.mark.parametrize("plan", [True, False], ids=["playout-plan", "not-held-control"])
+def test_fixed_bucket_models_follow_the_same_rule(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  plan: bool) -> None:
+    """b32 for the first words, then b64 calls (synthetic fixed-bucket graphs), at 0.7× real
+    time: the first words must not play before the long rest can keep up."""
+    settings = Settings(data_dirs=[data_dir_with(tmp_path, [32, 64])], model="b64",
+                        allow_download=False, threads=1, first_model="b32")
+    engine = load_engine(settings, warm_up=False)
+    assert engine.first_model is not None
+    slow_down(engine, monkeypatch, 0.7)
+    monkeypatch.setattr(engine.options, "max_hold", 120.0)
+    if not plan:
+        monkeypatch.setattr(RequestMeter, "hold", lambda self, *plan: False)
+    text = ("Okay. The front door is locked, the kitchen lights are off, and the thermostat "
+            "in the living room is set to twenty degrees for the rest of the night.")
+    server = ServerThread(engine).start()
+    try:
+        reply = asyncio.run(exchange(server.uri, [Synthesize(text).event()],
+                                     until="audio-stop", timeout=300))
+    finally:
+        server.stop()
+        engine.close()
     assert reply.types[-1] == "audio-stop"
     if plan:
         assert stall(reply) <= 0.05
