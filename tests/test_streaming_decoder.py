@@ -13,15 +13,13 @@ import pytest
 
 from wyoming_kokoro import audio as pcm
 from wyoming_kokoro.model.kokoro import KokoroModel
-from wyoming_kokoro.model.split import (
+from wyoming_kokoro.model.split import find_boundary, find_source, split_graph
+from wyoming_kokoro.model.streaming_decoder import (
     SAMPLES_PER_FRAME,
     DecodeSpeed,
     Features,
     HeadOptions,
-    find_boundary,
-    find_source,
     plan_head,
-    split_graph,
 )
 from wyoming_kokoro.parity import compare
 from wyoming_kokoro.synth.pipeline import Engine

@@ -15,7 +15,7 @@ import numpy as np
 from wyoming_kokoro.model.job import Job
 from wyoming_kokoro.model.optimize import optimized_file
 from wyoming_kokoro.model.session import ModelError, create_session, resolve_providers
-from wyoming_kokoro.model.split import HeadOptions, SplitModel, segment_steps
+from wyoming_kokoro.model.streaming_decoder import HeadOptions, SplitModel, segment_steps
 
 _LOGGER = logging.getLogger(__name__)
 
