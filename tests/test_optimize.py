@@ -29,7 +29,7 @@ from wyoming_kokoro.model.split import find_boundary, split_graph
 from wyoming_kokoro.settings import Settings
 from wyoming_kokoro.synth.pipeline import Engine
 
-from .support import ServerThread, exchange
+from .support import ServerThread, exchange, snr_db
 
 SENTENCES = [
     "Turn on the kitchen lights.",
@@ -38,14 +38,6 @@ SENTENCES = [
     "umbrella.",
 ]
 CPU = ["CPUExecutionProvider"]
-
-
-def snr_db(reference: np.ndarray, output: np.ndarray) -> float:
-    reference = np.asarray(reference, np.float64).reshape(-1)
-    output = np.asarray(output, np.float64).reshape(-1)
-    assert reference.shape == output.shape
-    noise = float(np.sum((reference - output) ** 2))
-    return 10 * np.log10(float(np.sum(reference**2)) / max(noise, 1e-30))
 
 
 def ops(model: onnx.ModelProto) -> collections.Counter[str]:
