@@ -12,7 +12,8 @@ from wyoming_kokoro.model.kokoro import KokoroModel
 from wyoming_kokoro.model.precision import choose, is_dynamic_int8, rebuilt_file
 from wyoming_kokoro.model.session import ModelError, resolve_providers
 from wyoming_kokoro.phonemes.g2p import G2PRegistry, G2PUnavailableError
-from wyoming_kokoro.synth.pipeline import Engine, SynthOptions
+from wyoming_kokoro.synth.options import SynthOptions
+from wyoming_kokoro.synth.pipeline import Engine
 from wyoming_kokoro.text.cleanup import EmojiMode
 from wyoming_kokoro.text.plan import FrontEnd, FrontendOptions
 from wyoming_kokoro.voices import VoiceError, VoiceLibrary, load_packs

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
@@ -16,7 +15,6 @@ from collections.abc import (
     Sequence,
 )
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
@@ -27,8 +25,10 @@ from wyoming_kokoro.model.job import Job
 from wyoming_kokoro.model.kokoro import DurationOverflowError, KokoroModel, ModelOutputError
 from wyoming_kokoro.phonemes.g2p import G2PRegistry, Vocab
 from wyoming_kokoro.phonemes.strings import join_phonemes, misaki_text, split_phonemes
-from wyoming_kokoro.synth.playout import RenderRate, RequestMeter, Upcoming
-from wyoming_kokoro.synth.scheduler import Scheduler, Ticket, drive
+from wyoming_kokoro.synth.options import SynthOptions
+from wyoming_kokoro.synth.playout import RenderRate, Upcoming
+from wyoming_kokoro.synth.scheduler import Scheduler, drive
+from wyoming_kokoro.synth.stream import RequestState, stream_pcm
 from wyoming_kokoro.text.sentences import Pause
 from wyoming_kokoro.voices import Voice, VoiceLibrary
 
@@ -37,43 +37,10 @@ if TYPE_CHECKING:
     from wyoming_kokoro.text.spans import Block, Span
 
 _LOGGER = logging.getLogger(__name__)
-_DONE = object()
-_WAITING = object()  # the producer has rendered all the text it has and waits for more
 
 
 class SynthesisError(RuntimeError):
     """A request could not be rendered (bad input or a model fault)."""
-
-
-@dataclass
-class SynthOptions:
-    """Server-wide rendering options (Home Assistant cannot pass these per request)."""
-
-    speed: float = 1.0
-    volume: float = 1.0
-    sentence_silence: float = 0.15  # seconds between sentences (trimmed pads are gone)
-    clause_silence: float = 0.05  # between pieces of one sentence split to fit the model
-    max_pause: float = 10.0  # cap for [pause:…] tags
-    max_total_pause: float = 60.0  # and for all of one request's pauses together
-    prefetch: int = 2  # rendered pieces held ahead of the sender (bounds memory)
-    max_hold: float = 3.0  # most seconds a slow machine holds first audio to avoid gaps
-    max_audio: float = 600.0  # seconds one request (stream) may render; the rest is cut off
-
-
-@dataclass
-class _StreamState:
-    """Per-request join state: which silence, if any, goes before the next speech piece."""
-
-    gap: float = 0.0
-    spoken: bool = False
-    paused: float = 0.0  # seconds of pause tags rendered so far
-    ahead: Callable[[], float] | None = None  # seconds the listener has buffered (streams)
-    rate: float = 1.0  # this request's speed factor (HTTP `speed`), on top of the server's
-    # the playout plan (see synth/playout.py): read by the sender, written by the renderer
-    rates: RenderRate | None = None
-    upcoming: tuple[Upcoming, ...] = ()  # blocks not started
-    current: Upcoming | None = None  # the block being rendered
-    current_done: float = 0.0  # seconds of it produced so far
 
 
 class Engine:
@@ -166,17 +133,17 @@ class Engine:
         yield from self.model.segment_steps(ids, voice.style(len(ids)), speed, ahead)
 
     def render_text(self, text: str, voice: Voice, language: str | None = None,
-                    state: _StreamState | None = None) -> Iterator[np.ndarray]:
+                    state: RequestState | None = None) -> Iterator[np.ndarray]:
         """Float pieces for one text, model calls run inline (CLI, tests, warm-up)."""
         return drive(self.render_steps(text, voice, language, state))
 
     def render_steps(self, text: str, voice: Voice, language: str | None = None,
-                     state: _StreamState | None = None
+                     state: RequestState | None = None
                      ) -> Generator[Job | np.ndarray, Any, None]:
         """Model Jobs and float pieces for one text (plain, or SSML Markup from
         wyoming_kokoro.frontend). Sentences come from the front end; each is one model call
         per voice/rate run, cut to the model's capacity."""
-        state = state or _StreamState()
+        state = state or RequestState()
         language = language or voice.language
         opts = self.options
         blocks = self.frontend.read(text, opts.max_pause)
@@ -198,7 +165,7 @@ class Engine:
         seconds = rates.estimate(chars, language) if rates is not None else 0.0
         return Upcoming(seconds, chars=chars, language=language)
 
-    def _block_steps(self, block: Block, voice: Voice, language: str, state: _StreamState
+    def _block_steps(self, block: Block, voice: Voice, language: str, state: RequestState
                      ) -> Generator[Job | np.ndarray, Any, None]:
         """One sentence (each voice/rate run one model call) or one pause tag."""
         opts = self.options
@@ -251,126 +218,13 @@ class Engine:
                     rendered)
 
     # -- async streaming --------------------------------------------------------------------
-    async def stream(self, texts: AsyncIterable[str] | Iterable[str], voice: Voice,
-                     language: str | None = None, rate: float = 1.0) -> AsyncIterator[bytes]:
+    def stream(self, texts: AsyncIterable[str] | Iterable[str], voice: Voice,
+               language: str | None = None, rate: float = 1.0) -> AsyncIterator[bytes]:
         """PCM (int16 bytes) for a stream of texts; the next piece renders while one is sent.
         `rate` scales the server's speed for this request only."""
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[object] = asyncio.Queue(maxsize=max(1, self.options.prefetch))
-        ticket = Ticket()
-        state = _StreamState(ahead=ticket.buffered, rate=rate, rates=self.render_rate)
-        meter = RequestMeter(self.render_rate, max_hold=self.options.max_hold)
-
-        budget = int(self.options.max_audio * audio.SAMPLE_RATE)  # samples per request
-
-        async def produce() -> None:
-            rendered = 0
-            try:
-                async for text in _aiter(texts, on_wait=lambda: queue.put_nowait(_WAITING)
-                                         if meter.audio_s and not queue.full() else None):
-                    steps = self.render_steps(text, voice, language, state)
-                    result = None
-                    while (item := await loop.run_in_executor(self.text_pool, _step, steps,
-                                                              result)) is not _DONE:
-                        if isinstance(item, Job):
-                            began = time.monotonic()
-                            result = await self.scheduler.run(item, ticket)
-                            meter.model_s += time.monotonic() - began
-                            continue
-                        result = None
-                        room = budget - rendered
-                        if len(item) > room:  # never a runaway request: cut off, cleanly
-                            item = item[:room]
-                            _LOGGER.warning("Request reached --max-audio-seconds (%g s); "
-                                            "the rest of its text is not spoken",
-                                            self.options.max_audio)
-                        if len(item):
-                            rendered += len(item)
-                            seconds = len(item) / audio.SAMPLE_RATE
-                            ticket.produced(seconds)
-                            meter.audio_s += seconds
-                            state.current_done += seconds
-                            await queue.put(audio.to_pcm16(item, self.options.volume))
-                        if rendered >= budget:
-                            await queue.put(_DONE)
-                            return
-            except Exception as err:  # noqa: BLE001 - handed to the consumer, which re-raises
-                await queue.put(err)
-                return
-            await queue.put(_DONE)
-
-        producer = asyncio.create_task(produce(), name="kokoro-producer")
-        held: list[bytes] | None = []  # gap-free first: audio waits while starting would stall
-
-        def must_hold(extra: bytes = b"") -> bool:
-            ready = (sum(map(len, held or ())) + len(extra)) / 2 / audio.SAMPLE_RATE
-            return meter.hold(ready, state.current, state.current_done, state.upcoming)
-
-        try:
-            while True:
-                if held and not must_hold():  # rendered far enough, or waited the most allowed
-                    for piece in held:
-                        yield piece
-                    held = None
-                wait = meter.hold_left() if held else None
-                try:
-                    item = await asyncio.wait_for(queue.get(), wait) if wait else await queue.get()
-                except TimeoutError:  # a satellite gives up on silence: start, gaps or not
-                    item = _WAITING
-                if item is _DONE:
-                    break
-                if isinstance(item, Exception):
-                    raise item
-                if isinstance(item, bytes) and held is not None and must_hold(item):
-                    if not held:
-                        _LOGGER.debug("Holding first audio: at %.2f× real time the text still "
-                                      "to render would outrun playback", meter.rtf)
-                    held.append(item)  # type: ignore[arg-type]
-                    continue
-                for piece in held or ():  # the text has not arrived yet, or no need to wait
-                    yield piece
-                held = None
-                if item is not _WAITING:
-                    yield item  # type: ignore[misc]
-            for piece in held or ():
-                yield piece
-        finally:
-            meter.close()
-            if not producer.done():
-                producer.cancel()
-                try:
-                    await producer
-                except asyncio.CancelledError:
-                    pass
+        return stream_pcm(self.render_steps, self.scheduler, self.text_pool, self.options,
+                          self.render_rate, texts, voice, language, rate)
 
     def close(self) -> None:
         self.scheduler.close()
         self.text_pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _step(steps: Generator[Any, Any, None], result: Any) -> Any:
-    """Advance a render generator by one step (in a text thread); _DONE at its end."""
-    try:
-        return steps.send(result)
-    except StopIteration:
-        return _DONE
-
-
-async def _aiter(texts: AsyncIterable[str] | Iterable[str],
-                 on_wait: Callable[[], object] = lambda: None) -> AsyncIterator[str]:
-    """Texts in order; `on_wait` is called each time the next one is not there yet."""
-    if isinstance(texts, AsyncIterable):
-        iterator = aiter(texts)
-        while True:
-            pending = asyncio.ensure_future(anext(iterator))
-            if not pending.done():
-                await asyncio.sleep(0)
-            if not pending.done():
-                on_wait()
-            try:
-                yield await pending
-            except StopAsyncIteration:
-                return
-    else:
-        for text in texts:
-            yield text
