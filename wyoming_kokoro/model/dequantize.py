@@ -2,6 +2,9 @@
 # ruff: noqa: E501, RUF005, RUF015 - vendored unchanged from /work/shared/tools/dequantize_kokoro.py
 """dequantize_kokoro.py - rebuild a float Kokoro-82M ONNX graph from the int8 dynamic one.
 
+Long because it is vendored from shared/tools/dequantize_kokoro.py as one file: a diff
+against the original shows only this paragraph.
+
 Why: the only real Kokoro weights a package ships are kokoro-onnx's
 `kokoro-v1.0.int8.onnx` (ONNX Runtime *dynamic* quantization). Its integer ops
 (DynamicQuantizeLinear, MatMulInteger with int8 activations x int8 weights,

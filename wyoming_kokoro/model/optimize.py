@@ -13,6 +13,9 @@ unoptimised graph at ≥ 100 dB SNR in the tests):
 Rewritten nodes keep the name (so the node-scope prefix `encoder`/`decoder`) of the node they
 replace, and every tensor a consumer outside a rewrite reads (graph outputs included) keeps
 its name, so the function works on the whole graph and on each half of a split one.
+
+Long because each rewrite's pattern match sits next to the argument for its exactness, and
+all of them share one index of the graph; the cache and child process are the last 60 lines.
 """
 
 from __future__ import annotations
