@@ -17,6 +17,7 @@ from wyoming.tts import Synthesize
 
 from wyoming_kokoro.loader import load_engine
 from wyoming_kokoro.model import dequantize
+from wyoming_kokoro.model.assets import bundle_assets
 from wyoming_kokoro.model.kokoro import KokoroModel, _optimized
 from wyoming_kokoro.model.optimize import (
     METADATA_KEY,
@@ -155,23 +156,38 @@ def test_unoptimisable_file_runs_as_it_is(tmp_path: Path) -> None:
     assert not list((tmp_path / "cache").glob("*.onnx"))
 
 
-def test_whole_model_session_loads_the_optimised_graph(int8_path: Path, tmp_path: Path) -> None:
-    model = KokoroModel.load(int8_path, "cpu", threads=2, streaming_decoder=False,
+def test_float_models_load_the_optimised_graph_int8_runs_as_shipped(
+        int8_path: Path, fp32_path: Path, tmp_path: Path) -> None:
+    """The rewrites gain nothing on int8 (its activations are re-quantised per call), so the
+    bundle runs as shipped and stays bit-exact; a float graph runs its optimised copy."""
+    model = KokoroModel.load(fp32_path, "cpu", threads=2, streaming_decoder=False,
                              optimized_dir=tmp_path)
-    meta = model.session.get_modelmeta().custom_metadata_map
-    assert METADATA_KEY in meta
-    plain = KokoroModel.load(int8_path, "cpu", threads=2, streaming_decoder=False)
+    assert METADATA_KEY in model.session.get_modelmeta().custom_metadata_map
+    plain = KokoroModel.load(fp32_path, "cpu", threads=2, streaming_decoder=False)
     assert METADATA_KEY not in plain.session.get_modelmeta().custom_metadata_map
+    int8 = KokoroModel.load(int8_path, "cpu", threads=2, streaming_decoder=True,
+                            optimized_dir=tmp_path, cache_dir=tmp_path / "streaming")
+    assert int8.split is not None
+    for session in (int8.split.acoustic_session, int8.split.decoder_session):
+        assert METADATA_KEY not in session.get_modelmeta().custom_metadata_map
+
+
+@pytest.fixture(scope="module")
+def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data dir for the server tests: the fp32 rebuild and its optimised copies, once."""
+    path = tmp_path_factory.mktemp("optimise-data")
+    bundle_assets(path)
+    return path
 
 
 @pytest.mark.parametrize("split", [False, True], ids=["whole", "streaming-decoder"])
-def test_server_speaks_through_the_optimised_graph(tmp_path: Path, split: bool) -> None:
-    """A real client over a real socket: the server with --graph-optimize auto (the whole
-    model, or each half of the streaming decoder) sends the same audio as one running the
-    files as they are."""
+def test_server_speaks_through_the_optimised_graph(bundle_dir: Path, split: bool) -> None:
+    """A real client over a real socket: the server on the fp32 rebuild with --graph-optimize
+    auto (the whole model, or each half of the streaming decoder) sends the same audio as
+    one running the files as they are."""
     replies = {}
     for mode in (True, False):
-        settings = Settings(data_dirs=[tmp_path / str(mode)], model="bundle",
+        settings = Settings(data_dirs=[bundle_dir], model="bundle", precision="fp32",
                             allow_download=False, threads=2, streaming_decoder=split,
                             graph_optimize=mode)
         engine = load_engine(settings, warm_up=False)

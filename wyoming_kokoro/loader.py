@@ -9,7 +9,12 @@ from pathlib import Path
 
 from wyoming_kokoro.model.assets import AssetError, Assets, resolve
 from wyoming_kokoro.model.kokoro import KokoroModel
-from wyoming_kokoro.model.precision import choose, is_dynamic_int8, rebuilt_file
+from wyoming_kokoro.model.precision import (
+    is_dynamic_int8,
+    measure_in_background,
+    rebuilt_file,
+    recorded,
+)
 from wyoming_kokoro.model.session import ModelError, resolve_providers
 from wyoming_kokoro.phonemes.g2p import G2PRegistry, G2PUnavailableError
 from wyoming_kokoro.synth.options import SynthOptions
@@ -100,9 +105,10 @@ def load_first_model(settings: object, main: KokoroModel, trt_cache: Path) -> Ko
     return first
 
 
-def pick_precision(settings: object, path: Path, library: VoiceLibrary, trt_cache: Path
+def pick_precision(settings: object, assets: Assets, library: VoiceLibrary, trt_cache: Path
                    ) -> Path:
     """The file to run for an int8 model: itself, or its fp32/fp16 rebuild (--precision)."""
+    path = assets.model
     choice = getattr(settings, "precision", "int8")
     if choice == "int8" or not is_dynamic_int8(path):
         return path
@@ -113,9 +119,17 @@ def pick_precision(settings: object, path: Path, library: VoiceLibrary, trt_cach
             if any((p[0] if isinstance(p, tuple) else p) != "CPUExecutionProvider"
                    for p in providers):
                 return path  # measured on the CPU only
-            voice = next(iter(library.voices.values()))
             optimized = settings.graph_optimize
-            choice = choose(path, voice.style, cache_dir, settings.threads, optimized)
+            known = recorded(path, cache_dir, settings.threads, optimized)
+            if known is None:
+                measure_in_background(path, assets.voices, assets.voices_order,
+                                      next(iter(library.voices)), cache_dir, settings.threads,
+                                      optimized)
+                _LOGGER.info("Precision auto: not measured on this CPU yet; serving int8 now "
+                             "and timing int8 against fp32 in the background (once, niced, "
+                             "log in %s); the next start runs the faster", cache_dir)
+                return path
+            choice = known
         rebuilt = rebuilt_file(path, choice, cache_dir)
     except (OSError, subprocess.SubprocessError, ModelError) as err:
         _LOGGER.warning("Cannot use %s precision (%s); running %s as int8", choice, err,
@@ -134,7 +148,7 @@ def load_engine(settings: object, warm_up: bool = True) -> Engine:
     _LOGGER.info("Model %s, voices %s (%s)", assets.model, assets.voices, assets.source)
     trt_cache = settings.trt_cache_dir or settings.target_dir / "trt-cache"
     library = build_voices(assets, settings.blends)
-    model_path = pick_precision(settings, assets.model, library, trt_cache)
+    model_path = pick_precision(settings, assets, library, trt_cache)
     model = KokoroModel.load(model_path, settings.providers, settings.threads, trt_cache,
                              streaming_decoder=settings.streaming_decoder,
                              cache_dir=settings.target_dir / "streaming",

@@ -48,7 +48,7 @@ class Settings:
     streaming_decoder: bool | None = None  # None = auto (CPU sessions only)
     plan_rtf: float = 0.0  # the streaming decoder plans for at least this slow a machine
     graph_optimize: bool = True  # CPU whole-model sessions run an exactly rewritten graph
-    precision: str = "int8"  # int8 models: int8, fp32, fp16 or auto (measured on first start)
+    precision: str = "int8"  # int8 models: int8, fp32, fp16 or auto (measured in the background)
     first_model: str = "auto"  # small bucket for a request's first words (bucket models)
     zeroconf: str | None = None
     zeroconf_host: str | None = None
@@ -256,9 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=("auto", "int8", "fp32", "fp16"),
                    default="int8",
                    help="int8 models (the offline bundle): run them as int8, or rebuilt in "
-                        "fp32/fp16 (once, into DATA_DIR/precision); auto = measure int8 against "
-                        "fp32 on the first start (≈1 min) and keep the faster "
-                        "(default: %(default)s)")
+                        "fp32/fp16 (once, into DATA_DIR/precision); auto = serve int8 at once "
+                        "while a background process times int8 against fp32 (once per CPU); "
+                        "later starts run the faster (default: %(default)s)")
     p.add_argument("--zeroconf", nargs="?", const="", default=_env("ZEROCONF"), metavar="NAME",
                    help="announce over mDNS (tcp only); NAME defaults to kokoro-<hostname>")
     p.add_argument("--zeroconf-host", default=_env("ZEROCONF_HOST"),

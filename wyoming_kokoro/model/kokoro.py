@@ -14,6 +14,7 @@ import numpy as np
 
 from wyoming_kokoro.model.job import Job
 from wyoming_kokoro.model.optimize import optimized_file
+from wyoming_kokoro.model.precision import is_dynamic_int8
 from wyoming_kokoro.model.session import ModelError, create_session, resolve_providers
 from wyoming_kokoro.model.streaming_decoder import HeadOptions, SplitModel, segment_steps
 
@@ -178,12 +179,13 @@ class KokoroModel:
              ) -> KokoroModel:
         """streaming_decoder None = auto: on for CPU sessions only. Measured on an H100, a
         whole call takes 22–79 ms, so chunking only adds calls there (docs/gpu-h100.json).
-        optimized_dir: where the CPU-optimised graphs (the whole model, or each half of the
-        split one) are cached; None: run the files as they are."""
+        optimized_dir: where the CPU-optimised graphs of a float model (the whole model, or
+        each half of the split one) are cached; None: run the files as they are."""
         provider_list = resolve_providers(providers, trt_cache_dir)
         cpu_only = all((p[0] if isinstance(p, tuple) else p) == "CPUExecutionProvider"
                        for p in provider_list)
-        optimize = optimized_dir is not None and cpu_only
+        # int8 graphs gain nothing (README: CPU graph optimisation) and stay bit-exact
+        optimize = optimized_dir is not None and cpu_only and not is_dynamic_int8(path)
         source = path
         if optimize and streaming_decoder is False:
             source = _optimized(path, optimized_dir)

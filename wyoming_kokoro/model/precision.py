@@ -29,6 +29,7 @@ _LOGGER = logging.getLogger(__name__)
 
 PRECISIONS = ("int8", "fp32", "fp16")
 PARITY_DB = 2.0  # log-spectral distance to the float32 model, p95 of loud frames
+RECORD = "precision.json"  # the decision and its timings, in the cache dir
 MARGIN = 1.1  # a rebuilt precision must beat int8 by 10 %: timings on a shared CPU are noisy
 # Three sentences (short, medium, long) as misaki en-us phonemes: no G2P needed to measure.
 PHONEMES = (
@@ -40,8 +41,10 @@ PHONEMES = (
 
 
 def is_dynamic_int8(path: Path) -> bool:
-    """A kokoro-onnx int8 export (dynamic quantisation), the only one rebuilt in float."""
-    return "int8" in path.name.lower()
+    """A kokoro-onnx int8 export (dynamic quantisation), the only one rebuilt in float (its
+    rebuilds keep "int8" in their name: `<int8 stem>--<size>-<mtime>.fp32.onnx`)."""
+    name = path.name.lower()
+    return "int8" in name and not name.endswith(tuple(f".{p}.onnx" for p in PRECISIONS[1:]))
 
 
 def _key(path: Path) -> str:
@@ -200,29 +203,79 @@ def pick(results: dict[str, dict]) -> str:
     return choice
 
 
+def _record_key(int8: Path, threads: int | None, optimize: bool) -> str:
+    return f"{_key(int8)}|{cpu_summary()['cpu']}|{threads}|{optimize}|v{OPTIMIZER_VERSION}"
+
+
+def recorded(int8: Path, cache_dir: Path, threads: int | None, optimize: bool) -> str | None:
+    """The decision measured earlier for this file, CPU, thread count and optimiser."""
+    try:
+        saved = json.loads((cache_dir / RECORD).read_text())
+        if saved.get("key") == _record_key(int8, threads, optimize):
+            return str(saved["choice"])
+    except (OSError, ValueError, KeyError):
+        pass
+    return None
+
+
 def choose(int8: Path, style_for: object, cache_dir: Path, threads: int | None,
            optimize: bool) -> str:
     """`auto`: the recorded decision for this file, CPU and thread count, or a new
     measurement of int8 against fp32 (≈ 30–60 s, once), recorded in cache_dir."""
+    known = recorded(int8, cache_dir, threads, optimize)
+    if known is not None:
+        return known
     cpu = cpu_summary()
-    record = cache_dir / "precision.json"
-    key = f"{_key(int8)}|{cpu['cpu']}|{threads}|{optimize}|v{OPTIMIZER_VERSION}"
-    try:
-        saved = json.loads(record.read_text())
-        if saved.get("key") == key:
-            return str(saved["choice"])
-    except (OSError, ValueError, KeyError):
-        pass
     _LOGGER.info("Measuring int8 against fp32 on this CPU (once, %s)", cpu["cpu"])
     report = measure(int8, style_for, cache_dir, threads, ("int8", "fp32"), optimize)
     cache_dir.mkdir(parents=True, exist_ok=True)
+    record = cache_dir / RECORD
     partial = record.with_name(record.name + ".part")
-    partial.write_text(json.dumps({"key": key, **report}, indent=1))
+    partial.write_text(json.dumps({"key": _record_key(int8, threads, optimize), **report},
+                                  indent=1))
     os.replace(partial, record)
     _LOGGER.info("Precision %s: %s", report["choice"], ", ".join(
         f"{p} {r['per_audio_second']:.3f} s per audio s, {r['lsd_p95_db']:.2f} dB"
         for p, r in report["results"].items()))
     return str(report["choice"])
+
+
+def measure_in_background(int8: Path, voices: Path, voices_order: Path | None, voice: str,
+                          cache_dir: Path, threads: int | None, optimize: bool
+                          ) -> subprocess.Popen:
+    """`choose` in a niced child process, so a first start serves at once (on int8) and
+    the next start runs the faster precision. One child at a time per cache_dir (a lock);
+    its log goes to cache_dir/measure.log."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    args = [sys.executable, "-m", __name__, "--record", "--model", str(int8),
+            "--voices", str(voices), "--voice", voice, "--cache-dir", str(cache_dir)]
+    if voices_order is not None:
+        args += ["--voices-order", str(voices_order)]
+    if threads:
+        args += ["--threads", str(threads)]
+    if not optimize:
+        args.append("--no-optimize")
+    with (cache_dir / "measure.log").open("ab") as log:
+        return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+
+
+def _record(args: argparse.Namespace) -> None:
+    """Child side of measure_in_background: measure unless another child already is."""
+    import fcntl
+
+    from wyoming_kokoro.voices import load_packs
+
+    os.nice(10)  # the server beside it comes first
+    args.cache_dir.mkdir(parents=True, exist_ok=True)
+    with (args.cache_dir / "measure.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            _LOGGER.info("Another process is measuring already")
+            return
+        pack = load_packs(args.voices, args.voices_order)[args.voice]
+        choose(args.model, lambda n: pack[n - 1], args.cache_dir, args.threads,
+               not args.no_optimize)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -234,7 +287,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--precisions", default=",".join(PRECISIONS))
     parser.add_argument("--no-optimize", action="store_true",
                         help="time the graphs as they are, not the optimised ones")
+    parser.add_argument("--record", action="store_true",
+                        help="measure int8 against fp32 for --model and record the choice in "
+                             "--cache-dir, as `--precision auto` reads it (the server runs this)")
+    parser.add_argument("--model", type=Path, help="with --record: the int8 model file")
+    parser.add_argument("--voices", type=Path, help="with --record: its voices file")
+    parser.add_argument("--voices-order", type=Path, default=None)
+    parser.add_argument("--voice", default="jf_alpha", help="with --record: the voice to time")
+    parser.add_argument("--cache-dir", type=Path, help="with --record: where choices live")
     args = parser.parse_args(argv)
+    if args.record:
+        if not (args.model and args.voices and args.cache_dir):
+            parser.error("--record needs --model, --voices and --cache-dir")
+        _record(args)
+        return
     from wyoming_kokoro.model.assets import bundle_assets
     from wyoming_kokoro.voices import load_packs
 
