@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from wyoming.tts import Synthesize
+from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
 from wyoming_kokoro.bench_client import continuity
 from wyoming_kokoro.loader import load_engine
@@ -155,3 +155,22 @@ def test_fixed_bucket_models_follow_the_same_rule(tmp_path: Path,
         assert stall(reply) <= 0.05
     else:
         assert stall(reply) > 0.3
+
+
+def test_streamed_text_not_arrived_yet_never_holds_audio(
+        slow_engine: Engine, server: ServerThread, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Home Assistant's streaming flow, slower than real time: the first sentence plays as
+    soon as it is rendered when the next one has not been written yet (a gap there is the
+    text's, not ours), instead of waiting for text that may take seconds to come."""
+    monkeypatch.setattr(slow_engine.options, "max_hold", 120.0)
+    # the plan alone would hold: it guesses far more speech than the sentence has
+    monkeypatch.setitem(slow_engine.render_rate.per_char, "a", 1.0)
+    delay = 6.0
+    events = [SynthesizeStart().event(),
+              SynthesizeChunk("Turned on the kitchen lights. ").event(),
+              SynthesizeChunk("The front door is locked for the night. ").event(),
+              SynthesizeStop().event()]
+    reply = asyncio.run(exchange(server.uri, events, delay=delay, timeout=300))
+    first = reply.first("audio-chunk")
+    assert first is not None and delay < first < 2 * delay  # before the second sentence came
+    assert reply.types[-1] == "synthesize-stopped"
