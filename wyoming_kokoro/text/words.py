@@ -13,6 +13,8 @@ from functools import cache
 
 from num2words import num2words
 
+from wyoming_kokoro.languages import is_english
+
 _MAX_WORDS = 10**15  # beyond this a number is an id or garbage: read it digit by digit
 
 
@@ -488,7 +490,7 @@ _EN_ABBREVIATIONS = {
 @cache
 def speller(code: str) -> Speller:
     """The speller for a Kokoro language code (a b e f h i j p z)."""
-    if code in ("a", "b"):
+    if is_english(code):
         return Speller("en", british=code == "b", num2words="en",
                        abbreviations=_EN_ABBREVIATIONS)
     if code == "e":
