@@ -10,10 +10,10 @@ exact silence between sentences (<break>, `[pause:…]`, list items, paragraphs)
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from wyoming_kokoro.text.punctuation import join_punctuation
 from wyoming_kokoro.text.sentences import Pause
 
 __all__ = ["Block", "Markup", "Pause", "Sentence", "Span"]
@@ -38,7 +38,7 @@ class Sentence:
     @property
     def text(self) -> str:
         joined = " ".join(s.text.strip() for s in self.spans if s.text.strip())
-        return re.sub(r" (?=[,.!?;:…。、！？])", "", joined)
+        return join_punctuation(joined)
 
 
 Block = Sentence | Pause
