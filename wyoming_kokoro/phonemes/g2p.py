@@ -214,10 +214,6 @@ class G2PRegistry:
     def available(self, code: str) -> bool:
         return self._available.get(code, False)
 
-    @property
-    def languages(self) -> list[str]:
-        return [code for code, ok in self._available.items() if ok]
-
     def get(self, code: str) -> Callable[[str], str]:
         if (g2p := self._g2ps.get(code)) is not None:
             return g2p

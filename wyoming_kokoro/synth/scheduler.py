@@ -71,9 +71,6 @@ class Scheduler:
         self._queue.put((deadline, next(self._order), job, loop, future))
         return await future
 
-    def pending(self) -> int:
-        return self._queue.qsize()
-
     def _work(self) -> None:
         while True:
             _, _, job, loop, future = self._queue.get()
