@@ -4,7 +4,7 @@ A `Span` is a stretch of one sentence that shares its settings: text to normalis
 phonemize, or phonemes given outright (SSML <phoneme>, `[word](/…/)`, the lexicon); a
 language when it differs from the request's (<lang>), a voice (<voice>), a rate (<prosody>).
 A `Sentence` is what the engine renders as one model call per (voice, rate) run, phonemes of
-all its spans joined, so an override never splits a sentence. `Pause` (from engine.text) is
+all its spans joined, so an override never splits a sentence. `Pause` (from text.sentences) is
 exact silence between sentences (<break>, `[pause:…]`, list items, paragraphs).
 """
 
