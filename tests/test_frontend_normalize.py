@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from wyoming_kokoro.text.normalize import normalize, parse_number, say_as
-from wyoming_kokoro.text.words import speller
+from wyoming_kokoro.text.lang import speller
+from wyoming_kokoro.text.normalize import normalize, parse_number
+from wyoming_kokoro.text.say_as import say_as
 
 ENGLISH = [  # misaki reads plain numbers, ordinals, years and $ € £ itself: left as digits
     ("It's 21.5 °C, humidity 43 %.", "It's 21.5 degrees Celsius, humidity 43 percent."),

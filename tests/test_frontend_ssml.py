@@ -11,7 +11,7 @@ import pytest
 
 from wyoming_kokoro.text.ipa import ipa_to_kokoro
 from wyoming_kokoro.text.lexicon import Lexicon, parse_lexicon, split_overrides
-from wyoming_kokoro.text.prepare import prepare_text, to_plain_text
+from wyoming_kokoro.text.prepare import prepare_text
 from wyoming_kokoro.text.spans import Markup, Pause, Sentence, Span
 from wyoming_kokoro.text.ssml import parse_break, parse_rate, parse_ssml
 
@@ -93,8 +93,10 @@ def test_malformed_ssml_is_spoken_as_text_with_a_warning(
 
 def test_text_format_switch() -> None:
     assert prepare_text("<b>kept</b>", "text") == "<b>kept</b>"
-    assert to_plain_text('Hi <break/> <sub alias="there">x</sub>', "SSML") == "Hi there"
-    assert type(to_plain_text("<speak>Hi</speak>", "ssml")) is str
+    markup = prepare_text('Hi <break/> <sub alias="there">x</sub>', "SSML")
+    assert isinstance(markup, Markup)  # the format name is case-insensitive
+    assert markup == "Hi there"  # the words the server's length checks count, no markup
+    assert structure(markup) == [["Hi"], 0.5, ["there"]]  # and the structure the engine renders
 
 
 IPA = [

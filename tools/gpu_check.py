@@ -36,6 +36,7 @@ def main() -> None:
     if hasattr(ort, "preload_dlls"):
         ort.preload_dlls()
     from tests.synthetic import build_bucket_model
+    from wyoming_kokoro.audio import SAMPLE_RATE
     from wyoming_kokoro.model.kokoro import KokoroModel
 
     parser = argparse.ArgumentParser()
@@ -106,7 +107,7 @@ def main() -> None:
                 entry["decode_ms"] = p50(lambda f=features: split.split.decode(f), runs=runs)
                 entry["ttfa_ms"] = entry["acoustic_ms"] + entry["head_ms"]
                 audio = split.split.decode(features)
-                entry["audio_s"] = len(audio) / 24000
+                entry["audio_s"] = len(audio) / SAMPLE_RATE
                 entry["finite"] = bool(np.isfinite(audio).all())
                 row[name] = entry
             results[f"{variant}/{provider}"] = row

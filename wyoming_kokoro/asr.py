@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from wyoming_kokoro.audio import SAMPLE_RATE
+
 RECOGNISERS = ("tiny.en", "base")
 _LOCK = threading.Lock()
 
@@ -58,7 +60,7 @@ def _model(name: str) -> object:
 
 
 def transcribe(audio: np.ndarray, recogniser: str = "tiny.en", language: str = "en",
-               rate: int = 24000) -> str:
+               rate: int = SAMPLE_RATE) -> str:
     """Text heard in float audio at `rate` (resampled to Whisper's 16 kHz)."""
     if recogniser not in RECOGNISERS:
         raise ValueError(f"unknown recogniser {recogniser!r} (choose from {RECOGNISERS})")

@@ -53,8 +53,8 @@ from pathlib import Path
 
 import psutil
 
+from wyoming_kokoro import audio, bench_http
 from wyoming_kokoro import bench_client as client
-from wyoming_kokoro import bench_http
 from wyoming_kokoro.bench_load import describe_stats, measure_load, measure_memory, probe_describe
 from wyoming_kokoro.bench_report import render, summary, system_info
 from wyoming_kokoro.bench_server import (
@@ -185,7 +185,7 @@ def measure_model(engine: object, texts: dict[str, str], runs: int) -> dict[str,
             if i:
                 g2p.append(g2p_done - started)
                 model.append(time.perf_counter() - g2p_done)
-        results[name] = {"tokens": len(ids), "audio_s": len(rendered) / 24000,
+        results[name] = {"tokens": len(ids), "audio_s": len(rendered) / audio.SAMPLE_RATE,
                          "g2p_s": summary(g2p), "model_s": summary(model)}
     return results
 

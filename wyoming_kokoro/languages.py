@@ -30,6 +30,14 @@ LANGUAGES: dict[str, Language] = {
     )
 }
 
+ENGLISH = ("a", "b")  # American and British: one G2P (misaki), one set of words
+
+
+def is_english(code: str | None) -> bool:
+    """True for both Englishes, whose text goes to misaki rather than espeak or a CJK G2P."""
+    return code in ENGLISH
+
+
 _ALIASES: dict[str, str] = {
     "en": "a", "en-us": "a", "american": "a", "en-gb": "b", "en-uk": "b", "british": "b",
     "es": "e", "es-es": "e", "es-mx": "e", "es-419": "e", "spanish": "e",

@@ -33,10 +33,11 @@ from wyoming.tts import Synthesize, SynthesizeVoice
 from wyoming_kokoro import asr
 from wyoming_kokoro import audio as pcm
 from wyoming_kokoro.bench_client import continuity
+from wyoming_kokoro.model.streaming_decoder import SAMPLES_PER_FRAME
 
 LANGUAGE_CODES = {"en": "a", "es": "e", "fr": "f", "it": "i", "pt": "p", "ja": "j", "zh": "z"}
 N_FFT, HOP = 512, 128
-SEAM_HALF_WIDTH = 2 * 600  # ±2 decoder frames around a seam
+SEAM_HALF_WIDTH = 2 * SAMPLES_PER_FRAME  # ±2 decoder frames around a seam
 
 
 @dataclass

@@ -16,13 +16,16 @@ from wyoming_kokoro.model.job import Job
 from wyoming_kokoro.model.optimize import optimized_file
 from wyoming_kokoro.model.precision import is_dynamic_int8
 from wyoming_kokoro.model.session import ModelError, create_session, resolve_providers
-from wyoming_kokoro.model.streaming_decoder import HeadOptions, SplitModel, segment_steps
+from wyoming_kokoro.model.streaming_decoder import (
+    SAMPLES_PER_FRAME,
+    HeadOptions,
+    SplitModel,
+    segment_steps,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
-SAMPLE_RATE = 24000
 DYNAMIC_MAX_TOKENS = 510  # kokoro-onnx exports: 512 positions minus the two pads
-_DYNAMIC_SAMPLES_PER_FRAME = 600
 class ModelOutputError(RuntimeError):
     """The model produced unusable output (NaN/inf)."""
 
@@ -49,7 +52,7 @@ class Contract:
     duration_output: str | None
     fixed_samples: int | None = None  # S
     align_frames: int | None = None  # ALIGN
-    samples_per_frame: int = _DYNAMIC_SAMPLES_PER_FRAME
+    samples_per_frame: int = SAMPLES_PER_FRAME
     tail_margin: int = 0
     tiered_margins: tuple[tuple[int, int], ...] = ()  # (max input_lengths, margin) ascending
 

@@ -22,6 +22,7 @@ from subprocess import SubprocessError
 
 import numpy as np
 
+from wyoming_kokoro.audio import SAMPLE_RATE
 from wyoming_kokoro.model.optimize import VERSION as OPTIMIZER_VERSION
 from wyoming_kokoro.model.optimize import optimized_file
 
@@ -178,7 +179,7 @@ def measure(int8: Path, style_for: object, cache_dir: Path, threads: int | None 
                 best[precision][i] = min(best[precision][i], time.perf_counter() - started)
     for precision in precisions:
         audio = outputs[precision]
-        audio_s = sum(len(o) for o in audio) / 24000
+        audio_s = sum(len(o) for o in audio) / SAMPLE_RATE
         finite = all(np.isfinite(o).all() for o in audio)
         lsd = max(log_spectral_distance(r, o) for r, o in zip(references, audio, strict=True))
         results[precision].update({

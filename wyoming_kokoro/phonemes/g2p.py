@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
 
-from wyoming_kokoro.languages import LANGUAGES
+from wyoming_kokoro.languages import LANGUAGES, is_english
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -179,7 +179,7 @@ def quiet_jieba(jieba: ModuleType) -> None:
 
 
 def _requirements(code: str) -> tuple[str, ...]:
-    if code in ("a", "b"):
+    if is_english(code):
         return _REQUIREMENTS["english"]
     if LANGUAGES[code].espeak:
         return _REQUIREMENTS["espeak"]
@@ -187,7 +187,7 @@ def _requirements(code: str) -> tuple[str, ...]:
 
 
 def _build(code: str) -> Callable[[str], str]:
-    if code in ("a", "b"):
+    if is_english(code):
         return _english(british=code == "b")
     if (espeak := LANGUAGES[code].espeak) is not None:
         return _espeak(espeak)
@@ -213,10 +213,6 @@ class G2PRegistry:
 
     def available(self, code: str) -> bool:
         return self._available.get(code, False)
-
-    @property
-    def languages(self) -> list[str]:
-        return [code for code, ok in self._available.items() if ok]
 
     def get(self, code: str) -> Callable[[str], str]:
         if (g2p := self._g2ps.get(code)) is not None:

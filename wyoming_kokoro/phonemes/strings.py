@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 
-from wyoming_kokoro.text.sentences import CLAUSE_END, SENTENCE_END
+from wyoming_kokoro.text.punctuation import CLAUSE_END, SENTENCE_END, join_punctuation
 from wyoming_kokoro.text.spans import Span
 
 
@@ -25,7 +25,7 @@ def misaki_text(spans: tuple[Span, ...] | list[Span]) -> str:
 def join_phonemes(parts: list[str]) -> str:
     """Phoneme strings of consecutive spans → one, without a space before punctuation."""
     text = " ".join(p.strip() for p in parts if p and p.strip())
-    return re.sub(r" (?=[,.!?;:…。、！？])", "", text)
+    return join_punctuation(text)
 
 
 def split_phonemes(phonemes: str, capacity: int) -> list[str]:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from wyoming_kokoro import audio
+from wyoming_kokoro.languages import is_english
 from wyoming_kokoro.model.job import Job
 from wyoming_kokoro.model.kokoro import DurationOverflowError, KokoroModel, ModelOutputError
 from wyoming_kokoro.phonemes.g2p import G2PRegistry, Vocab
@@ -92,7 +93,7 @@ class Engine:
             return self.vocab.clean(self.g2p.phonemize(text, language))
         parts: list[str] = []
         for lang, run in groupby(text, key=lambda span: span.language or language):
-            if lang in ("a", "b"):
+            if is_english(lang):
                 parts.append(self.g2p.phonemize(misaki_text(list(run)), lang))
             else:
                 parts += [s.phonemes if s.phonemes is not None
@@ -212,7 +213,7 @@ class Engine:
         voice = self.voices.voices[self.default_voice]
         with self._warm_lock:
             began = time.monotonic()
-            rendered = self.synthesize("Ready." if voice.language in "ab" else "Hola.", voice)
+            rendered = self.synthesize("Ready." if is_english(voice.language) else "Hola.", voice)
             if len(rendered):
                 self.render_rate.rtf = (time.monotonic() - began) * audio.SAMPLE_RATE / len(
                     rendered)

@@ -15,10 +15,7 @@ import html
 import re
 from enum import StrEnum
 
-from wyoming_kokoro.text.words import speller
-
-EMOJI_LANGUAGES = {"a": "en", "b": "en", "e": "es", "f": "fr", "i": "it", "p": "pt", "j": "ja",
-                   "z": "zh"}
+from wyoming_kokoro.text.lang import speller
 
 
 class EmojiMode(StrEnum):
@@ -73,7 +70,7 @@ def clean_inline(text: str, language: str, emoji: EmojiMode | str = EmojiMode.DR
     text = _CODE_RE.sub(lambda m: re.sub(r"(?<=\w)[_.](?=\w)|_", " ", m.group(1)), text)
     for pattern in _EMPHASIS_RES:
         text = pattern.sub(lambda m: m.group(m.lastindex or 1), text)
-    text = _emoji(text, language, EmojiMode(emoji))
+    text = _emoji(text, sp.emoji, EmojiMode(emoji))
     text = re.sub(r"[!?]{2,}", lambda m: "?" if "?" in m.group(0) else "!", text)
     for pattern, replacement in _REPEATS:
         text = pattern.sub(replacement, text)
@@ -99,12 +96,12 @@ def _say_email(m: re.Match[str], at: str, dot: str) -> str:
     return f"{user} {at} {_say_host(m.group(2), dot)}"
 
 
-def _emoji(text: str, language: str, mode: EmojiMode) -> str:
+def _emoji(text: str, lang: str | None, mode: EmojiMode) -> str:
+    """Emoji dropped, or named in `lang` (the emoji package's language code; None: drop)."""
     import emoji  # a 1 MB table: only load it once text is being read
 
     if not emoji.emoji_count(text):
         return text
-    lang = EMOJI_LANGUAGES.get(language)
     if mode is EmojiMode.DROP or lang is None:
         return emoji.replace_emoji(text, replace=" ")
     emoji.config.load_language(lang)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from wyoming_kokoro.languages import is_english
+
 _TIES = "\u0361\u035c^‿"  # t͡ʃ, t͜ʃ, espeak's t^ʃ
 _COMMON = (("ʧ", "ʧ"), ("tʃ", "ʧ"), ("dʒ", "ʤ"), ("ʦ", "ʦ"), ("ʣ", "ʣ"), ("g", "ɡ"),
            ("ɫ", "l"), ("'", "ˈ"), (":", "ː"))
@@ -32,7 +34,7 @@ def ipa_to_kokoro(ipa: str, language: str) -> str:
     """IPA for a word or phrase in `language` (Kokoro code) → Kokoro phoneme symbols."""
     text = unicodedata.normalize("NFC", ipa.strip().strip("/[]"))
     text = text.replace(".", "").replace("|", " ")  # syllable and foot marks
-    if language not in ("a", "b"):
+    if not is_english(language):
         for tie in _TIES:  # espeak-style tied pairs: t͡s → ʦ, d͡ʒ → ʤ
             text = re.sub(rf"t{re.escape(tie)}s", "ʦ", text)
             text = re.sub(rf"d{re.escape(tie)}z", "ʣ", text)
@@ -42,7 +44,7 @@ def ipa_to_kokoro(ipa: str, language: str) -> str:
         text = text.replace(tie, "")
     for old, new in _COMMON:
         text = text.replace(old, new)
-    if language in ("a", "b"):
+    if is_english(language):
         text = re.sub(r"(\S)\u0329", r"ᵊ\1", text)  # syllabic n̩ → ᵊn
         for old, new in _ENGLISH + (_BRITISH if language == "b" else _AMERICAN):
             text = text.replace(old, new)

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from wyoming_kokoro.languages import resolve_language
+from wyoming_kokoro.languages import ENGLISH, resolve_language
 from wyoming_kokoro.text.spans import Span
 
 _LOGGER = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ _Table = tuple[dict[str, Entry], re.Pattern[str] | None]
 
 def _languages_of(stem: str) -> tuple[str, ...]:
     if stem.lower() in ("en", "english"):
-        return ("a", "b")
+        return ENGLISH
     code = resolve_language(stem)
     return (code,) if code else ()
 

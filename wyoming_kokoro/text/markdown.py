@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import re
 
+from wyoming_kokoro.text.punctuation import SENTENCE_END
+
 LIST_PAUSE = "[pause:0.3s]"  # before each list item
-_SENTENCE_END = ".!?…:;。！？"
+_LINE_END = SENTENCE_END + ":;"  # a line ending in these needs no full stop added
 
 _FENCE_RE = re.compile(r"^\s{0,3}(```|~~~)")
 _RULE_RE = re.compile(r"^\s{0,3}([-*_])(\s*\1){2,}\s*$")
@@ -113,7 +115,7 @@ class MarkdownLines:
             row, self._row = re.sub(r"\s*\|\s*", ", ", self._row).strip(", "), ""
             self._last = row[-1:]
         if kind in ("item", "heading", "table") and self._last:
-            end = "" if self._last in _SENTENCE_END else "."
+            end = "" if self._last in _LINE_END else "."
             return row + end + "\n\n"
         if kind in ("fence-mark", "code", "rule"):
             return "" if kind == "code" else "\n\n"

@@ -2,9 +2,11 @@
 
 Rules run in a fixed order, most specific first (a phone number before a range, a date
 before a time); each rewrites what it matches into words, so later rules never see it again.
-English rewrites only what misaki gets wrong (times, ranges, units, phone numbers, versions,
-dates, ¥/₹ and currency codes, °C/°F, fractions, abbreviations) and leaves plain numbers,
-ordinals, "$42.50" and years to misaki, which reads them in context.
+The rules find and parse; the words, and the few rules only one language needs, come from
+that language's speller (`text/lang/`). English rewrites only what misaki gets wrong (times,
+ranges, units, phone numbers, versions, dates, ¥/₹ and currency codes, °C/°F, fractions,
+abbreviations) and leaves plain numbers, ordinals, "$42.50" and years to misaki, which reads
+them in context.
 """
 
 from __future__ import annotations
@@ -12,16 +14,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from wyoming_kokoro.text.words import (
-    CURRENCIES,
+from wyoming_kokoro.text.lang import Speller, speller
+from wyoming_kokoro.text.lang.base import (
     CURRENCY_CODES,
-    MONTHS,
+    CURRENCY_SYMBOLS,
     SHORT_UNITS,
     UNIT_ALIASES,
-    UNITS,
-    Speller,
+    UNIT_SYMBOLS,
+    valid_date,
 )
-from wyoming_kokoro.text.words import speller as _speller
 
 Rule = Callable[[str, Speller], str]
 
@@ -39,13 +40,12 @@ _CJK_SPACE_RE = re.compile(rf"(?<=[{_CJK}]) +| +(?=[{_CJK}])")
 
 def normalize(text: str, language: str) -> str:
     """Plain text in `language` (Kokoro code) → the same text with numbers etc. in words."""
-    sp = _speller(language)
-    cjk = sp.lang in ("ja", "zh")
-    if cjk:  # the rules look for word edges, which unspaced CJK text does not have
+    sp = speller(language)
+    if sp.unspaced:  # the rules look for word edges, which unspaced CJK text does not have
         text = _CJK_EDGE_RE.sub(" ", text)
     for rule in _RULES:
         text = rule(text, sp)
-    if cjk:
+    if sp.unspaced:
         text = _CJK_SPACE_RE.sub("", text)
     return re.sub(r"[ \t]{2,}", " ", text).strip()
 
@@ -58,7 +58,7 @@ def parse_number(text: str, sp: Speller) -> tuple[str, str | None] | None:
         return text.replace(",", ""), None
     for ch in _SPACE_SEP + "' ":
         if ch in text:
-            if ch == " " and sp.lang != "fr":
+            if ch == " " and not sp.space_thousands:
                 return None
             text = text.replace(ch, "")
     dots, commas = text.count("."), text.count(",")
@@ -73,7 +73,7 @@ def parse_number(text: str, sp: Speller) -> tuple[str, str | None] | None:
     groups = text.split(sep)
     grouped = len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])
     is_decimal_sep = (sep == ",") == sp.comma_decimal
-    if len(groups) > 2 or (grouped and (not is_decimal_sep or (sp.lang == "en" and sep == ","))):
+    if len(groups) > 2 or (grouped and not is_decimal_sep):
         return ("".join(groups), None) if grouped else None
     return (groups[0], groups[1]) if len(groups) == 2 else (groups[0], None)
 
@@ -90,10 +90,6 @@ def _value(text: str, sp: Speller) -> float:
     if parsed is None:
         return 0.0
     return float(parsed[0] + ("." + parsed[1] if parsed[1] else ""))
-
-
-def _plural(value: float, sp: Speller) -> bool:
-    return abs(value) >= 2 if sp.lang == "fr" else abs(value) != 1
 
 
 # -- rules ---------------------------------------------------------------------------------
@@ -121,7 +117,7 @@ def _phone(text: str, sp: Speller) -> str:
         if not (plus or paren):
             if len(groups) == 2 and not re.fullmatch(r"\d{3}-\d{4}", s):
                 return s
-            if thousands and "-" not in s and ("." in s or sp.lang == "fr"):
+            if thousands and "-" not in s and ("." in s or sp.space_thousands):
                 return s  # 1.000.000, or French 1 000 000
         spoken = [sp.digits(g) for g in groups]
         if plus:
@@ -130,56 +126,33 @@ def _phone(text: str, sp: Speller) -> str:
     return _PHONE_RE.sub(repl, text)
 
 
-_MONTH_NAMES = "|".join([*MONTHS["en"], "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug",
-                         "Sept", "Sep", "Oct", "Nov", "Dec"])
-_MONTH_INDEX = {name[:3].lower(): i + 1 for i, name in enumerate(MONTHS["en"])}
-
-
-def _valid(y: int | None, m: int, d: int) -> bool:
-    return 1 <= m <= 12 and 1 <= d <= 31 and (y is None or 1000 <= y <= 2999)
-
-
 def _dates(text: str, sp: Speller) -> str:
-    """ISO 2024-05-12, numeric 12/05/2024 (US: month first) and English 'May 12th'."""
+    """ISO 2024-05-12, numeric 12/05/2024 (US: month first), then the language's own
+    (English 'May 12th')."""
     def iso_date(m: re.Match[str]) -> str:
         y, mo, d = int(m.group(1)), int(m.group(3)), int(m.group(4))
-        return sp.date(y, mo, d) if _valid(y, mo, d) else m.group(0)
+        return sp.date(y, mo, d) if valid_date(y, mo, d) else m.group(0)
 
     def numeric(m: re.Match[str]) -> str:
         a, b, year = int(m.group(1)), int(m.group(3)), m.group(4)
         if len(year) == 2 and m.group(2) == ".":
             return m.group(0)  # 1.2.24 is a version, not a date
         y = int(year) + (2000 if len(year) == 2 else 0)
-        month_first = sp.lang == "en" and not sp.british and m.group(2) == "/"
+        month_first = sp.month_first and m.group(2) == "/"
         mo, d = (a, b) if month_first else (b, a)
-        if not _valid(y, mo, d):
+        if not valid_date(y, mo, d):
             mo, d = d, mo
-        return sp.date(y, mo, d) if _valid(y, mo, d) else m.group(0)
+        return sp.date(y, mo, d) if valid_date(y, mo, d) else m.group(0)
 
     text = re.sub(r"(?<![\d.\-/])(\d{4})([-/.])(\d{1,2})\2(\d{1,2})(?![\d\-/]|\.\d)",
                   iso_date, text)
     text = re.sub(r"(?<![\d./\-])(\d{1,2})([/.\-])(\d{1,2})\2(\d{4}|\d{2})(?![\d./\-]\d|\d)",
                   numeric, text)
-    if sp.lang != "en":
-        return text
-
-    def named(m: re.Match[str]) -> str:
-        g = m.groupdict()
-        month = _MONTH_INDEX[g["month"][:3].lower()]
-        day = int(g["day"])
-        year = int(g["year"]) if g.get("year") else None
-        return sp.date(year, month, day) if _valid(year, month, day) else m.group(0)
-
-    suffix = r"(?:st|nd|rd|th)?"
-    year = r"(?:,?\s+(?P<year>\d{4})(?!\d))?"
-    text = re.sub(rf"\b(?P<month>{_MONTH_NAMES})\.?\s+(?P<day>\d{{1,2}}){suffix}\b{year}",
-                  named, text)
-    return re.sub(rf"\b(?:the\s+)?(?P<day>\d{{1,2}}){suffix}\s+(?:of\s+)?"
-                  rf"(?P<month>{_MONTH_NAMES})\b\.?{year}", named, text)
+    return sp.read_named_dates(text)
 
 
 def _times(text: str, sp: Speller) -> str:
-    """14:30, 2:30 pm, 7am, 14:30:15, and French 14h30."""
+    """14:30, 2:30 pm, 7am, 14:30:15, then the language's own (French 14h30)."""
     def clock(m: re.Match[str]) -> str:
         h, mi = int(m.group(1)), int(m.group(2))
         s = int(m.group(3)) if m.group(3) else None
@@ -197,11 +170,7 @@ def _times(text: str, sp: Speller) -> str:
     text = re.sub(rf"(?<![\d:.,])(\d{{1,2}}):(\d{{2}})(?::(\d{{2}}))?(?![\d:])(?:\s?{_MERIDIEM})?",
                   clock, text)
     text = re.sub(rf"(?<![\d:.,])(\d{{1,2}})\s?{_MERIDIEM}", hour, text)
-    if sp.lang == "fr":
-        text = re.sub(r"(?<![\d:.,])(\d{1,2})\s?h\s?(\d{2})(?!\d)", lambda m: sp.time(
-            int(m.group(1)) % 24, int(m.group(2)), None, None) if int(m.group(2)) < 60
-            else m.group(0), text)
-    return text
+    return sp.read_local_times(text)
 
 
 def _versions(text: str, sp: Speller) -> str:
@@ -223,7 +192,7 @@ def _versions(text: str, sp: Speller) -> str:
 
 
 _CODE_RE = "|".join(re.escape(c) for c in sorted(CURRENCY_CODES, key=len, reverse=True))
-_SYMBOL_RE = "|".join(re.escape(c) for c in sorted(CURRENCIES, key=len, reverse=True))
+_SYMBOL_RE = "|".join(re.escape(c) for c in sorted(CURRENCY_SYMBOLS, key=len, reverse=True))
 _AMOUNT = rf"(?P<amount>{_NUM})"
 
 
@@ -235,7 +204,7 @@ def _money(text: str, sp: Speller) -> str:
         parsed = parse_number(g["amount"], sp)
         if parsed is None:
             return m.group(0)
-        if (sp.lang == "en" and symbol in "$€£" and g.get("prefix") and not g.get("code")):
+        if symbol in sp.g2p_money and g.get("prefix") and not g.get("code"):
             return m.group(0)  # misaki reads "$42.50" well, in context
         return sp.money(symbol, parsed[0], parsed[1], bool(g.get("neg")))
 
@@ -246,7 +215,7 @@ def _money(text: str, sp: Speller) -> str:
                   rf"(?P<code>{_CODE_RE})\b)", say, text)
 
 
-_UNIT_NAMES = {**{u: u for u in UNITS}, **UNIT_ALIASES, "ºC": "°C", "ºF": "°F", "° C": "°C",
+_UNIT_NAMES = {**{u: u for u in UNIT_SYMBOLS}, **UNIT_ALIASES, "ºC": "°C", "ºF": "°F", "° C": "°C",
                "° F": "°F"}
 _UNIT_RE = "|".join(re.escape(u) for u in sorted(_UNIT_NAMES, key=len, reverse=True))
 
@@ -265,7 +234,7 @@ def _units(text: str, sp: Speller) -> str:
         negative = bool(m.group("neg"))
         value = _value(m.group("amount"), sp)
         amount = sp.decimal_number(negative, *parsed)
-        plural = _plural(value, sp) or bool(parsed[1] and sp.lang == "en")
+        plural = sp.plural(value, parsed[1])
         return sp.unit(amount, symbol, plural)
     return re.sub(rf"(?<![\w.,])(?P<neg>[-−])?{_AMOUNT}(?P<space>\s?)(?P<unit>{_UNIT_RE})"
                   r"(?![\w²³/])", repl, text)
@@ -280,52 +249,23 @@ def _ranges(text: str, sp: Speller) -> str:
 
 def _ordinals(text: str, sp: Speller) -> str:
     """1.º 2ª (es/it/pt), 1er 2e (fr); English ordinals are misaki's."""
-    if sp.lang in ("es", "it", "pt"):
-        return re.sub(r"(?<![\w.,])(\d+)\.?([ºª])(?!\w)",
-                      lambda m: sp.ordinal(int(m.group(1)), m.group(2) == "ª"), text)
-    if sp.lang == "fr":
-        return re.sub(r"(?<![\w.,])(\d+)(?:(er)|(re|ère)|e|ème|nde?)(?!\w)",
-                      lambda m: sp.ordinal(int(m.group(1)), bool(m.group(3))), text)
-    return text
-
-
-_FRACTIONS = {2: ("half", "halves"), 3: ("third", "thirds"), 4: ("quarter", "quarters")}
-_VULGAR = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4)}
+    return sp.read_ordinals(text)
 
 
 def _fractions(text: str, sp: Speller) -> str:
     """English 3/4 → three quarters, ½ → one half (misaki says 'three four')."""
-    if sp.lang != "en":
-        return text
-
-    def say(n: int, d: int) -> str:
-        if d in _FRACTIONS:
-            name = _FRACTIONS[d][n != 1]
-        else:
-            name = sp.ordinal(d) + ("s" if n != 1 else "")
-        return f"{sp.words(n)} {name}"
-
-    text = re.sub(r"(?:(\d)\s?)?([½⅓⅔¼¾])", lambda m: (
-        f"{m.group(1)} and " if m.group(1) else "") + say(*_VULGAR[m.group(2)]), text)
-    return re.sub(r"(?<![\w/.,])([1-9])/([2-9]|10)(?![\w/]|[.,]\d)", lambda m: (
-        say(int(m.group(1)), int(m.group(2)))
-        if int(m.group(1)) < int(m.group(2)) else m.group(0)), text)
+    return sp.read_fractions(text)
 
 
 def _numbers(text: str, sp: Speller) -> str:
     """Every remaining number, said the language's way (English: only separators fixed)."""
-    extra = r"\d{1,2}(?:,\d{2})+,\d{3}|" if sp.lang == "hi" else ""  # Indian 1,00,000
-
     def repl(m: re.Match[str]) -> str:
-        raw = m.group(2)
-        if sp.lang == "hi" and re.fullmatch(r"\d{1,2}(?:,\d{2})+,\d{3}", raw):
-            raw = raw.replace(",", "")
-        parsed = parse_number(raw, sp)
+        parsed = parse_number(m.group(2), sp)  # Indian 1,00,000 included
         if parsed is None:
             return m.group(0)
         return sp.decimal_number(bool(m.group(1)), *parsed)
 
-    return re.sub(rf"(?<![\w.,\-−])([-−](?=\d))?({extra}{_NUM})(?![\w]|[.,]\d)", repl, text)
+    return re.sub(rf"(?<![\w.,\-−])([-−](?=\d))?({_NUM})(?![\w]|[.,]\d)", repl, text)
 
 
 def _abbreviations(text: str, sp: Speller) -> str:
@@ -344,59 +284,10 @@ def _abbreviations(text: str, sp: Speller) -> str:
 
 def _symbols(text: str, sp: Speller) -> str:
     """Leftover symbols between words: & + = → words; stray ones → space."""
-    text = re.sub(r"\s*&\s*", f" {sp.and_} ", text) if sp.lang != "en" else text
+    text = re.sub(r"\s*&\s*", f" {sp.and_} ", text) if sp.spell_ampersand else text
     text = re.sub(r"(?<=[\d\s])\+(?=\s?\d)", f" {sp.plus} ", text)
     return re.sub(r"[°º](?!\w)", "", text)
 
 
 _RULES: tuple[Rule, ...] = (_prefixes, _dates, _phone, _times, _versions, _money, _units,
                             _ranges, _ordinals, _fractions, _numbers, _abbreviations, _symbols)
-
-
-# -- SSML say-as ---------------------------------------------------------------------------
-def say_as(text: str, interpret: str, fmt: str | None, language: str) -> str:
-    """`<say-as interpret-as=…>`: characters, cardinal, ordinal, digits, date, time, telephone."""
-    sp = _speller(language)
-    kind = interpret.lower()
-    numbers = re.findall(r"\d+", text)
-    if kind in ("characters", "spell-out", "verbatim", "letters"):
-        return " ".join(sp.digit(c) if c.isdigit() else c.upper() for c in text if c.isalnum())
-    if kind == "digits":
-        return sp.digits(text)
-    if kind in ("cardinal", "number") and (parsed := parse_number(text.strip("+-−"), sp)):
-        if sp.lang == "en":
-            return f"{'minus ' if text.strip()[:1] in '-−' else ''}{sp.words(int(parsed[0]))}" + (
-                f" point {sp.digits(parsed[1])}" if parsed[1] else "")
-        return sp.decimal_number(text.strip()[:1] in "-−", *parsed)
-    if kind == "ordinal" and numbers:
-        return sp.ordinal(int(numbers[0])) if sp.num2words else numbers[0]
-    if kind == "date" and numbers:
-        return _say_date(numbers, (fmt or "").lower(), sp) or normalize(text, language)
-    if kind == "time" and numbers:
-        nums = [int(n) for n in numbers] + [0, 0]
-        meridiem = re.search(r"([AaPp])\.?\s?[Mm]", text)
-        return sp.time(nums[0], nums[1], nums[2] or None,
-                       meridiem.group(1).upper() + "M" if meridiem else None)
-    if kind in ("telephone", "phone") and numbers:
-        spoken = [sp.digits(g) for g in numbers]
-        if text.strip().startswith("+"):
-            spoken[0] = f"{sp.plus} {spoken[0]}"
-        return ", ".join(spoken)
-    return normalize(text, language)
-
-
-def _say_date(numbers: list[str], fmt: str, sp: Speller) -> str | None:
-    if not fmt:
-        if len(numbers[0]) == 4:
-            fmt = "ymd"
-        else:
-            fmt = "mdy" if sp.lang == "en" and not sp.british else "dmy"
-    fields = dict(zip(fmt, (int(n) for n in numbers), strict=False))
-    year, month, day = fields.get("y"), fields.get("m"), fields.get("d")
-    if year is not None and year < 100:
-        year += 2000
-    if month is None or not 1 <= month <= 12:
-        return None
-    if day is None:
-        return (MONTHS.get(sp.lang, [""] * 12)[month - 1] + (f" {year}" if year else "")).strip()
-    return sp.date(year, month, day) if _valid(year, month, day) else None

@@ -17,7 +17,8 @@ from pathlib import Path
 from wyoming_kokoro.text.cleanup import EmojiMode, bound_words, clean_inline
 from wyoming_kokoro.text.ipa import ipa_to_kokoro
 from wyoming_kokoro.text.lexicon import Lexicon, split_overrides
-from wyoming_kokoro.text.normalize import normalize, say_as
+from wyoming_kokoro.text.normalize import normalize
+from wyoming_kokoro.text.say_as import say_as
 from wyoming_kokoro.text.sentences import (
     Pause,
     cleanup,

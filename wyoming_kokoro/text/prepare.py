@@ -12,14 +12,9 @@ from __future__ import annotations
 
 from wyoming_kokoro.text.ssml import is_ssml, parse_ssml
 
-__all__ = ["is_ssml", "prepare_text", "to_plain_text"]
+__all__ = ["is_ssml", "prepare_text"]
 
 
 def prepare_text(text: str, text_format: str | None) -> str:
     """What the engine should render for a request's text and `text_format`."""
     return parse_ssml(text) if is_ssml(text_format) else text
-
-
-def to_plain_text(text: str, text_format: str | None) -> str:
-    """Only the words a request speaks (SSML without its markup), as a plain `str`."""
-    return str(prepare_text(text, text_format))

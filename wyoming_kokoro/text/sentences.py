@@ -10,6 +10,7 @@ import regex  # sentence-stream's dependency: Unicode properties (\p{M}) in patt
 from sentence_stream import SentenceBoundaryDetector
 
 from wyoming_kokoro.text.markdown import MarkdownLines
+from wyoming_kokoro.text.punctuation import SENTENCE_END
 
 # The number is `\d+(\.\d+)?|\.\d+`, not `\d*\.?\d+`: that one backtracks quadratically on a
 # long run of digits ("[pause:" + 50,000 digits held a worker for minutes).
@@ -20,9 +21,7 @@ _SPACE_RE = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
 # More than 3 combining marks on one letter is "zalgo" text, never language: the G2Ps take
 # super-linear time over such runs (one letter with 6,000 accents: a minute in misaki).
 _MARK_RUN_RE = regex.compile(r"(\p{M}{3})\p{M}+")
-SENTENCE_END = ".!?…。！？"
-CLAUSE_END = ",;:—、，；："
-_EAGER_END_RE = re.compile(r"[.!?…。！？]['\"”’)\]]*\s+$")
+_EAGER_END_RE = re.compile(rf"[{re.escape(SENTENCE_END)}]['\"”’)\]]*\s+$")
 _ABBREVIATION_RE = re.compile(
     r"(?:\b(?:[A-Z][a-z]{0,2}|[a-z]\.[a-z]|e\.g|i\.e|etc|vs|approx|No|Nr|St)\.|\b\d+\.)\s+$"
 )

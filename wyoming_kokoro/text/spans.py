@@ -4,16 +4,16 @@ A `Span` is a stretch of one sentence that shares its settings: text to normalis
 phonemize, or phonemes given outright (SSML <phoneme>, `[word](/…/)`, the lexicon); a
 language when it differs from the request's (<lang>), a voice (<voice>), a rate (<prosody>).
 A `Sentence` is what the engine renders as one model call per (voice, rate) run, phonemes of
-all its spans joined, so an override never splits a sentence. `Pause` (from engine.text) is
+all its spans joined, so an override never splits a sentence. `Pause` (from text.sentences) is
 exact silence between sentences (<break>, `[pause:…]`, list items, paragraphs).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from wyoming_kokoro.text.punctuation import join_punctuation
 from wyoming_kokoro.text.sentences import Pause
 
 __all__ = ["Block", "Markup", "Pause", "Sentence", "Span"]
@@ -38,7 +38,7 @@ class Sentence:
     @property
     def text(self) -> str:
         joined = " ".join(s.text.strip() for s in self.spans if s.text.strip())
-        return re.sub(r" (?=[,.!?;:…。、！？])", "", joined)
+        return join_punctuation(joined)
 
 
 Block = Sentence | Pause

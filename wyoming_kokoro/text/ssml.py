@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 from wyoming_kokoro.languages import resolve_language
 from wyoming_kokoro.text.cleanup import bound_words
+from wyoming_kokoro.text.punctuation import SENTENCE_END
 from wyoming_kokoro.text.sentences import Pause, split_pauses, split_sentences
 from wyoming_kokoro.text.spans import Block, Markup, Sentence, Span
 
@@ -31,7 +32,6 @@ PARAGRAPH_PAUSE = 0.4
 RATES = {"x-slow": 0.6, "slow": 0.8, "medium": 1.0, "default": 1.0, "fast": 1.25,
          "x-fast": 1.5}
 _SKIPPED = {"mark", "desc", "meta", "metadata", "lexicon", "lookup"}
-_SENTENCE_END = ".!?…。！？"
 
 
 def is_ssml(text_format: str | None) -> bool:
@@ -209,7 +209,7 @@ def sentences_of(spans: list[Span]) -> list[Block]:
                     blocks.append(part)
                 else:
                     current.append(replace(span, text=part))
-        if pieces and pieces[-1][-1] in _SENTENCE_END:
+        if pieces and pieces[-1][-1] in SENTENCE_END:
             close()
     close()
     return blocks
