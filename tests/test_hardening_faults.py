@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
+from wyoming_kokoro.config import engine_config
 from wyoming_kokoro.loader import load_engine
 from wyoming_kokoro.model.assets import STAGING_DIR, bucket_filename
 from wyoming_kokoro.model.kokoro import KokoroModel
@@ -128,7 +129,7 @@ def test_voices_file_without_the_default_voice(tmp_path: Path) -> None:
                         allow_download=False, threads=1, voice="af_heart")
     spy = LogSpy(logging.WARNING)
     with spy.installed():
-        engine = load_engine(settings, warm_up=False)
+        engine = load_engine(engine_config(settings), warm_up=False)
     INJECTED.append("voices file missing the default voice")
     try:
         assert engine.default_voice == "bf_emma"

@@ -15,6 +15,7 @@ import onnx
 import pytest
 from wyoming.tts import Synthesize
 
+from wyoming_kokoro.config import engine_config
 from wyoming_kokoro.loader import load_engine
 from wyoming_kokoro.model import dequantize
 from wyoming_kokoro.model.kokoro import KokoroModel, _optimized
@@ -180,7 +181,7 @@ def test_server_speaks_through_the_optimised_graph(tmp_path: Path) -> None:
         settings = Settings(data_dirs=[tmp_path / str(mode)], model="bundle",
                             allow_download=False, threads=2, streaming_decoder=False,
                             graph_optimize=mode)
-        engine = load_engine(settings, warm_up=False)
+        engine = load_engine(engine_config(settings), warm_up=False)
         meta = engine.model.session.get_modelmeta().custom_metadata_map
         assert (METADATA_KEY in meta) is mode
         server = ServerThread(engine).start()

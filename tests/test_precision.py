@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from wyoming.tts import Synthesize
 
+from wyoming_kokoro.config import engine_config
 from wyoming_kokoro.loader import load_engine
 from wyoming_kokoro.model import precision
 from wyoming_kokoro.model.assets import bundle_assets
@@ -89,7 +90,7 @@ def test_option_parses() -> None:
 def test_server_speaks_through_the_fp32_rebuild(precision_dir: Path) -> None:
     settings = Settings(data_dirs=[precision_dir], model="bundle", allow_download=False, threads=2,
                         streaming_decoder=False, precision="fp32")
-    engine = load_engine(settings, warm_up=False)
+    engine = load_engine(engine_config(settings), warm_up=False)
     try:
         assert engine.model.path.name.endswith(".fp32.onnx")
         assert METADATA_KEY in engine.model.session.get_modelmeta().custom_metadata_map

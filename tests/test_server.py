@@ -19,6 +19,7 @@ from wyoming.tts import (
 )
 
 from wyoming_kokoro import __version__
+from wyoming_kokoro.settings import Settings
 
 from .support import ServerThread, exchange
 
@@ -66,9 +67,7 @@ async def test_synthesize_returns_one_audio_group(server: ServerThread) -> None:
 
 
 async def test_chunk_size_is_configurable(engine) -> None:
-    from wyoming_kokoro.wyoming.server import ServerConfig
-
-    thread = ServerThread(engine, ServerConfig(samples_per_chunk=512)).start()
+    thread = ServerThread(engine, Settings(samples_per_chunk=512)).start()
     try:
         reply = await exchange(thread.uri, [Synthesize(text="Hello.").event()],
                                until="audio-stop")
@@ -185,9 +184,7 @@ async def test_ssml_is_spoken_as_text(server: ServerThread) -> None:
 
 @pytest.mark.parametrize("streaming", [False])
 async def test_no_streaming_flag(engine, streaming: bool) -> None:
-    from wyoming_kokoro.wyoming.server import ServerConfig
-
-    thread = ServerThread(engine, ServerConfig(streaming=streaming)).start()
+    thread = ServerThread(engine, Settings(streaming=streaming)).start()
     try:
         reply = await exchange(thread.uri, [Describe().event()], until="info")
     finally:

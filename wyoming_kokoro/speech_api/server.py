@@ -25,9 +25,9 @@ from aiohttp import web
 
 from wyoming_kokoro import __version__
 from wyoming_kokoro.languages import LANGUAGES
+from wyoming_kokoro.service import KokoroService
 from wyoming_kokoro.speech_api import encoders
 from wyoming_kokoro.voices import Voice, VoiceError
-from wyoming_kokoro.wyoming.server import KokoroService
 
 _LOGGER = logging.getLogger(__name__)
 

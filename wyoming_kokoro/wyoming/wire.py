@@ -1,4 +1,5 @@
-"""Bounded Wyoming event reading: wyoming's reader trusts lengths and JSON shapes blindly."""
+"""What comes in over the wire: bounded event reading (wyoming's reader trusts lengths and JSON
+shapes blindly) and the two kinds of bad input, a broken event and a refused request."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import json
 
 from wyoming.event import Event
 
-MAX_DATA_BYTES = 4 * 1024 * 1024  # a synthesize event's JSON (text limit × UTF-8 width)
-JSON_BYTES_PER_CHAR = 12  # worst case: an astral character escaped as two \uXXXX
 MAX_PAYLOAD_BYTES = 1024 * 1024  # a TTS server receives no audio; allow small payloads only
 
 
@@ -16,10 +15,30 @@ class ProtocolError(ValueError):
     """The peer sent something that is not a well-formed Wyoming event."""
 
 
-def data_limit(max_text_length: int) -> int:
-    """Largest event data to accept: a text at the configured limit must reach the text check
-    (and get its clear `text-too-long`), however it is escaped."""
-    return max(MAX_DATA_BYTES, JSON_BYTES_PER_CHAR * max_text_length + 64 * 1024)
+class RequestError(ValueError):
+    """A well-formed event asking for something refused: reported to the client as an `error`
+    event with this code."""
+
+    def __init__(self, code: str, text: str) -> None:
+        super().__init__(text)
+        self.code = code
+
+
+def clip(value: object, limit: int = 200) -> str:
+    """A request value fit for a log line or an error text: bounded, printable, UTF-8 safe."""
+    text = value if isinstance(value, str) else repr(value)
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text)} chars)"
+
+
+def check_text(text: object, limit: int, total: int = 0) -> str:
+    """Request text (`total`: characters a stream already received) within `limit`."""
+    if not isinstance(text, str):
+        raise RequestError("bad-request", "text must be a string")
+    if total + len(text) > limit:
+        raise RequestError("text-too-long", f"text longer than {limit} characters "
+                           "(--max-text-length)")
+    return text
 
 
 def _positive_length(header: dict, key: str, limit: int) -> int:
@@ -33,7 +52,7 @@ def _positive_length(header: dict, key: str, limit: int) -> int:
     return value
 
 
-async def read_event(reader: asyncio.StreamReader, max_data: int = MAX_DATA_BYTES,
+async def read_event(reader: asyncio.StreamReader, max_data: int,
                      max_payload: int = MAX_PAYLOAD_BYTES) -> Event | None:
     """Next event, None at end of stream; ProtocolError for malformed or oversized input."""
     try:
