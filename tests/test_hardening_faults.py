@@ -382,3 +382,49 @@ def test_g2p_exception_is_an_error_not_a_crash(faulty, monkeypatch: pytest.Monke
     ok = asyncio.run(ask(thread.port, Synthesize(text="Hello there.").event(),
                          until="audio-stop"))
     assert ok.types[-1] == "audio-stop"
+
+
+@pytest.mark.parametrize("error", [RuntimeError, KeyError])
+def test_a_server_bug_is_an_internal_error_never_blamed_on_the_client(
+        faulty, monkeypatch: pytest.MonkeyPatch, faults: list[str], error: type[Exception]
+) -> None:
+    """A failure past parsing is ours: the client gets `internal-error` (not "malformed"), a
+    stream still ends with synthesize-stopped, the log has the traceback, and the server
+    serves the next client. KeyError is the trap: it once read as a malformed event."""
+    from wyoming_kokoro.text.sentences import SentenceStreamer
+    from wyoming_kokoro.wyoming import handler, stream
+
+    thread, _ = faulty
+
+    def broken(*args: object) -> str:
+        raise error("injected bug")
+
+    monkeypatch.setattr(handler, "prepare_text", broken)  # plain synthesize
+    monkeypatch.setattr(stream, "prepare_text", broken)  # an SSML stream, at stop
+    monkeypatch.setattr(SentenceStreamer, "add", broken)  # a text stream, at each chunk
+    faults.append(f"server bug raises {error.__name__}")
+    spy = LogSpy(logging.ERROR)
+
+    async def run() -> list:
+        plain = await ask(thread.port, Synthesize(text="Hello there.").event())
+        ssml = await ask(thread.port, SynthesizeStart(text_format="ssml").event(),
+                         SynthesizeChunk(text="<speak>Hello there.</speak>").event(),
+                         SynthesizeStop().event())
+        text = await ask(thread.port, SynthesizeStart().event(),
+                         SynthesizeChunk(text="Hello there. And").event(),
+                         SynthesizeStop().event())
+        return [plain, ssml, text]
+
+    with spy.installed():
+        plain, ssml, text = asyncio.run(run())
+    monkeypatch.undo()
+    for reply in (plain, ssml, text):
+        assert codes(reply) == ["internal-error"] and reply.closed, reply.types
+        assert "malformed" not in reply.events[reply.types.index("error")].data["text"]
+    assert plain.types == ["error"]
+    assert ssml.types == text.types == ["error", "synthesize-stopped"]
+    bugs = [r for r in spy.records if r.exc_info and r.exc_info[0] is error]
+    assert len(bugs) == 3, spy.texts()  # each logged with its traceback
+    ok = asyncio.run(ask(thread.port, Synthesize(text="Hello there.").event(),
+                         until="audio-stop"))
+    assert ok.types[-1] == "audio-stop" and not codes(ok)

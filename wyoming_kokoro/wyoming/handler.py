@@ -13,7 +13,6 @@ from wyoming.tts import (
     Synthesize,
     SynthesizeChunk,
     SynthesizeStart,
-    SynthesizeStop,
     SynthesizeStopped,
 )
 
@@ -22,7 +21,7 @@ from wyoming_kokoro.wyoming.framing import AudioSender
 from wyoming_kokoro.wyoming.info import resolve_voice
 from wyoming_kokoro.wyoming.server import Connection, WyomingDoor
 from wyoming_kokoro.wyoming.stream import StreamSession
-from wyoming_kokoro.wyoming.wire import RequestError, check_text, clip
+from wyoming_kokoro.wyoming.wire import Request, RequestError, check_text, clip, parse
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -48,14 +47,15 @@ class KokoroEventHandler(Connection):
     def busy(self) -> bool:
         return self._stream is not None and self._stream.busy
 
-    async def hang_up(self, code: str, text: str) -> None:
-        """The error, then `synthesize-stopped` if a stream was open."""
+    async def hang_up(self, code: str, text: str, in_stream: bool = False) -> None:
+        """The error, then `synthesize-stopped` if a stream was open (or `in_stream`: the
+        client is inside one), so a streaming client never waits for it in vain."""
         stream, self._stream = self._stream, None
         if stream is not None:
             await stream.cancel()
         with contextlib.suppress(Exception):
             await self.send_error(code, text)
-            if stream is not None:
+            if stream is not None or in_stream:
                 await self.write_event(SynthesizeStopped().event())
 
     async def disconnect(self) -> None:
@@ -64,31 +64,49 @@ class KokoroEventHandler(Connection):
 
     # -- events ---------------------------------------------------------------------------
     async def handle_event(self, event: Event) -> bool:
+        """Parse (the client's mistakes end here), then act (a failure there is ours)."""
+        if not self.config.streaming and not (Describe.is_type(event.type)
+                                              or Synthesize.is_type(event.type)):
+            return True  # streaming events are only honoured when advertised
         try:
-            if Describe.is_type(event.type):
-                await self.write_event(self.door.info_event)
-            elif Synthesize.is_type(event.type):
-                return await self._on_synthesize(Synthesize.from_event(event))
-            elif not self.config.streaming:
-                return True  # streaming events are only honoured when advertised
-            elif SynthesizeStart.is_type(event.type):
-                await self._on_start(SynthesizeStart.from_event(event))
-            elif SynthesizeChunk.is_type(event.type):
-                await self._on_chunk(SynthesizeChunk.from_event(event))
-            elif SynthesizeStop.is_type(event.type):
-                await self._on_stop()
+            request = parse(event)
+        except RequestError as err:
+            return await self._on_malformed(event.type, err)
+        if request is None:
             return True  # unknown events are ignored, never a reason to hang up
+        try:
+            return await self._dispatch(request)
         except (TimeoutError, ConnectionError):
             return False
-        except (KeyError, TypeError, ValueError, AttributeError) as err:
-            self._warn(f"malformed {event.type}", "Malformed %s event: %s", event.type,
-                       clip(err))
-            text = f"malformed {event.type} event: {clip(err)}"
-            if self._stream is not None:  # the stream fails; stopped still comes at stop
-                await self._stream.fail("bad-request", text)
-                return True
-            await self.send_error("bad-request", text)
-            return not Synthesize.is_type(event.type)
+        except Exception:
+            _LOGGER.exception("Internal error handling a %s event", event.type)
+            await self.hang_up("internal-error", f"internal server error handling {event.type};"
+                               " the server log has the details",
+                               in_stream=not isinstance(request, Describe | Synthesize))
+            return False
+
+    async def _dispatch(self, request: Request) -> bool:
+        if isinstance(request, Describe):
+            await self.write_event(self.door.info_event)
+        elif isinstance(request, Synthesize):
+            return await self._on_synthesize(request)
+        elif isinstance(request, SynthesizeStart):
+            await self._on_start(request)
+        elif isinstance(request, SynthesizeChunk):
+            await self._on_chunk(request)
+        else:
+            await self._on_stop()
+        return True
+
+    async def _on_malformed(self, event_type: str, err: RequestError) -> bool:
+        if self._stream is not None and Synthesize.is_type(event_type):
+            return True  # inside a stream, synthesize is only a copy, whatever it holds
+        self._warn(f"malformed {event_type}", "%s", clip(str(err)))
+        if self._stream is not None:  # the stream fails; stopped still comes at stop
+            await self._stream.fail(err.code, str(err))
+            return True
+        await self.send_error(err.code, str(err))
+        return not Synthesize.is_type(event_type)
 
     async def _on_synthesize(self, request: Synthesize) -> bool:
         if self._stream is not None:
@@ -141,7 +159,7 @@ class KokoroEventHandler(Connection):
         await self._stream.add(chunk.text)
 
     async def _on_stop(self) -> None:
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            await stream.finish()
+        if self._stream is not None:
+            await self._stream.finish()  # should this fail, hang_up still sees the stream
+            self._stream = None
         await self.write_event(SynthesizeStopped().event())

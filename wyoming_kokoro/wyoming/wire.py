@@ -1,5 +1,7 @@
 """What comes in over the wire: bounded event reading (wyoming's reader trusts lengths and JSON
-shapes blindly) and the two kinds of bad input, a broken event and a refused request."""
+shapes blindly), parsing into typed requests, and the two kinds of bad input, a broken event
+(ProtocolError) and a refused request (RequestError). After `parse`, every field has the type
+the handler expects: an exception past that point is a bug of ours, not the client's."""
 
 from __future__ import annotations
 
@@ -7,8 +9,16 @@ import asyncio
 import json
 
 from wyoming.event import Event
+from wyoming.info import Describe
+from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
 MAX_PAYLOAD_BYTES = 1024 * 1024  # a TTS server receives no audio; allow small payloads only
+
+Request = Describe | Synthesize | SynthesizeStart | SynthesizeChunk | SynthesizeStop
+_REQUESTS: dict[str, type[Request]] = {
+    "describe": Describe, "synthesize": Synthesize, "synthesize-start": SynthesizeStart,
+    "synthesize-chunk": SynthesizeChunk, "synthesize-stop": SynthesizeStop,
+}
 
 
 class ProtocolError(ValueError):
@@ -90,3 +100,30 @@ async def read_event(reader: asyncio.StreamReader, max_data: int,
     except RecursionError as err:
         raise ProtocolError("additional data JSON is nested too deeply") from err
     return Event(type=header["type"], data=data, payload=payload)
+
+
+def parse(event: Event) -> Request | None:
+    """The typed request for an event this server answers (None: any other event, ignored).
+    RequestError `bad-request` when its data has the wrong shape."""
+    kind = _REQUESTS.get(event.type)
+    if kind is None:
+        return None
+    data = event.data
+    if kind in (Synthesize, SynthesizeChunk) and not isinstance(data.get("text"), str):
+        raise _malformed(event.type, "'text' must be a string")
+    if "voice" in data and not isinstance(data["voice"], dict):
+        raise _malformed(event.type, "'voice' must be an object")
+    try:
+        request = kind.from_event(event)
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise _malformed(event.type, clip(err)) from err
+    voice = getattr(request, "voice", None)
+    if voice is not None and not isinstance(voice.language, str | None):
+        raise _malformed(event.type, "'voice.language' must be a string")
+    if not isinstance(getattr(request, "text_format", None), str | None):
+        raise _malformed(event.type, "'text_format' must be a string")
+    return request
+
+
+def _malformed(event_type: str, why: str) -> RequestError:
+    return RequestError("bad-request", f"malformed {event_type} event: {why}")
