@@ -63,6 +63,8 @@ class Client:
     def __init__(self, concurrent: int) -> None:
         self.connections = 0
         self.slots = asyncio.Semaphore(concurrent)
+        self.synthesizing = 0  # holding a synthesis slot
+        self.waiting = 0  # queued for one
 
 
 class KokoroService:
@@ -75,6 +77,7 @@ class KokoroService:
         self.clients: dict[str, Client] = {}
         self.open = 0
         self.refused = 0
+        self.synthesizing = 0  # synthesis slots held, all clients together
         self._refusal_logged = -float("inf")
         self.max_data = data_limit(config.max_text_length)
 
@@ -115,6 +118,20 @@ class KokoroService:
         """The client's own slot first, then a shared one: waiting clients queue fairly."""
         async with contextlib.AsyncExitStack() as stack:
             if client is not None:
-                await stack.enter_async_context(client.slots)
-            await stack.enter_async_context(self.slots)
-            yield
+                client.waiting += 1
+                try:
+                    await stack.enter_async_context(client.slots)
+                    await stack.enter_async_context(self.slots)
+                finally:
+                    client.waiting -= 1
+            else:
+                await stack.enter_async_context(self.slots)
+            self.synthesizing += 1
+            if client is not None:
+                client.synthesizing += 1
+            try:
+                yield
+            finally:
+                self.synthesizing -= 1
+                if client is not None:
+                    client.synthesizing -= 1
