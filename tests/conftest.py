@@ -10,10 +10,10 @@ import pytest
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # tests never contact Hugging Face
 
+from wyoming_kokoro.config import engine_config
 from wyoming_kokoro.loader import load_engine
 from wyoming_kokoro.settings import Settings
 from wyoming_kokoro.synth.pipeline import Engine
-from wyoming_kokoro.wyoming.server import ServerConfig
 
 from .support import ServerThread
 
@@ -31,13 +31,13 @@ def settings(data_dir: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def engine(settings: Settings) -> Iterator[Engine]:
-    engine = load_engine(settings)
+    engine = load_engine(engine_config(settings))
     yield engine
     engine.close()
 
 
 @pytest.fixture(scope="session")
 def server(engine: Engine) -> Iterator[ServerThread]:
-    thread = ServerThread(engine, ServerConfig(max_text_length=5000)).start()
+    thread = ServerThread(engine, Settings(max_text_length=5000)).start()
     yield thread
     thread.stop()

@@ -34,9 +34,9 @@ from wyoming.event import Event, async_read_event, async_write_event
 
 from wyoming_kokoro.model.kokoro import KokoroModel
 from wyoming_kokoro.phonemes.g2p import G2PRegistry
+from wyoming_kokoro.settings import Settings
 from wyoming_kokoro.synth.pipeline import Engine
 from wyoming_kokoro.voices import VoiceLibrary, load_packs
-from wyoming_kokoro.wyoming.server import ServerConfig
 
 from .support import Reply, ServerThread, open_loopback
 from .synthetic import build_bucket_model, write_voices
@@ -119,7 +119,7 @@ class TunedServerThread(ServerThread):
 @contextmanager
 def serving(engine: Engine, sndbuf: int | None = None, **config: object
             ) -> Iterator[ServerThread]:
-    thread = TunedServerThread(engine, ServerConfig(**config))  # type: ignore[arg-type]
+    thread = TunedServerThread(engine, Settings(**config))  # type: ignore[arg-type]
     thread.sndbuf = sndbuf
     thread.start()
     try:
@@ -154,7 +154,7 @@ async def settle(thread: ServerThread, predicate: Callable[[], bool], timeout: f
 
 def no_work_tasks(thread: ServerThread) -> bool:
     """No connection handler, stream or producer task left on the server loop."""
-    return on_loop(thread, lambda: not thread.service.connections) and not [
+    return on_loop(thread, lambda: not thread.door.connections) and not [
         n for n in server_tasks(thread) if n.startswith("kokoro-")]
 
 

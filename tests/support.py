@@ -14,27 +14,34 @@ from wyoming.client import AsyncClient
 from wyoming.event import Event
 
 from wyoming_kokoro import asr
+from wyoming_kokoro.config import service_config, wyoming_config
+from wyoming_kokoro.service import KokoroService
+from wyoming_kokoro.settings import Settings
 from wyoming_kokoro.synth.pipeline import Engine
-from wyoming_kokoro.wyoming.server import KokoroService, ServerConfig
+from wyoming_kokoro.wyoming.handler import KokoroEventHandler
+from wyoming_kokoro.wyoming.server import WyomingDoor
 
 
 class ServerThread:
-    """Serves an engine on an ephemeral loopback port until stopped."""
+    """Serves an engine on an ephemeral loopback port until stopped, configured as the
+    server's own command line would be (Settings: the production defaults)."""
 
-    def __init__(self, engine: Engine, config: ServerConfig | None = None) -> None:
+    def __init__(self, engine: Engine, settings: Settings | None = None) -> None:
         self.engine = engine
-        self.config = config or ServerConfig()
+        self.settings = settings or Settings()
         self.loop = asyncio.new_event_loop()
         self.port = 0
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="test-server")
         self.service: KokoroService | None = None
+        self.door: WyomingDoor | None = None
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
 
         async def start() -> None:
-            self.service = KokoroService(self.engine, self.config)
+            self.service = KokoroService(self.engine, service_config(self.settings))
+            self.door = WyomingDoor(self.service, wyoming_config(self.settings))
             self.server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
             self.port = self.server.sockets[0].getsockname()[1]
             self._ready.set()
@@ -43,7 +50,7 @@ class ServerThread:
         self.loop.run_forever()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await self.service.handler(reader, writer).run()
+        await KokoroEventHandler(self.door, reader, writer).run()
 
     @property
     def uri(self) -> str:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from wyoming_kokoro.config import engine_config
 from wyoming_kokoro.loader import load_engine
 from wyoming_kokoro.settings import Settings
 
@@ -26,7 +27,7 @@ def spy(model, calls: list[tuple[int, int]]) -> None:
 def test_first_words_on_the_small_bucket(tmp_path: Path, first: str) -> None:
     settings = Settings(data_dirs=[data_dir_with(tmp_path, [32, 64])], model="b64",
                         allow_download=False, threads=1, first_model=first)
-    engine = load_engine(settings, warm_up=False)
+    engine = load_engine(engine_config(settings), warm_up=False)
     assert engine.first_model is not None and engine.first_model.contract.bucket == 32
     calls: list[tuple[int, int]] = []
     spy(engine.model, calls)
@@ -41,12 +42,13 @@ def test_first_words_on_the_small_bucket(tmp_path: Path, first: str) -> None:
 
 def test_off_or_missing_small_bucket(tmp_path: Path) -> None:
     data = data_dir_with(tmp_path, [64])
-    engine = load_engine(Settings(data_dirs=[data], model="b64", allow_download=False,
-                                  threads=1), warm_up=False)
+    engine = load_engine(engine_config(Settings(data_dirs=[data], model="b64",
+                                                allow_download=False, threads=1)), warm_up=False)
     assert engine.first_model is None  # b32 not there and no download: main model only
     engine.close()
     build_bucket_model(data / "onnx" / "kokoro-82m-streaming-b32-fp16.onnx", bucket=32)
-    engine = load_engine(Settings(data_dirs=[data], model="b64", allow_download=False,
-                                  threads=1, first_model="off"), warm_up=False)
+    engine = load_engine(engine_config(Settings(data_dirs=[data], model="b64",
+                                                allow_download=False, threads=1,
+                                                first_model="off")), warm_up=False)
     assert engine.first_model is None
     engine.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import inspect
 import logging
 import resource
 import signal
@@ -20,6 +21,7 @@ import numpy as np
 import pytest
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
+from wyoming_kokoro.config import engine_config
 from wyoming_kokoro.loader import load_engine
 from wyoming_kokoro.model.assets import STAGING_DIR, bucket_filename
 from wyoming_kokoro.model.kokoro import KokoroModel
@@ -45,7 +47,32 @@ from .hardening_support import (
     wait_listening,
 )
 
-INJECTED: list[str] = []  # every fault injected, for the figures
+INJECTED: list[str] = []  # every fault injected in this run, for the figures
+
+
+@pytest.fixture
+def faults() -> Iterator[list[str]]:
+    """What the test injected: it must name at least one fault (a fault test that injects
+    nothing checks nothing); the names go into this run's figures."""
+    injected: list[str] = []
+    yield injected
+    assert injected, "the test injected no fault"
+    INJECTED.extend(injected)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fault_figures(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The figures after the module; when every fault test of it ran (none deselected with
+    -k), they add up to at least 15 faults."""
+    yield
+    print(f"\nfaults injected: {len(INJECTED)}: {', '.join(INJECTED)}")
+    fault_tests = {name for name, func in vars(request.module).items()
+                   if name.startswith("test_") and callable(func)
+                   and "faults" in inspect.signature(func).parameters}
+    ran = {item.originalname for item in request.session.items
+           if item.module is request.module}  # type: ignore[attr-defined]
+    if fault_tests <= ran:
+        assert len(INJECTED) >= 15, INJECTED
 
 
 def _broken_files(tmp: Path) -> dict[str, tuple[list[str], str]]:
@@ -93,7 +120,8 @@ def _identity_model(path: Path) -> None:
     onnx.save(model, path)
 
 
-def test_broken_model_and_voices_files_fail_clearly_at_start(tmp_path: Path) -> None:
+def test_broken_model_and_voices_files_fail_clearly_at_start(tmp_path: Path,
+                                                             faults: list[str]) -> None:
     """Started side by side (each is one interpreter start): exit status 2, the reason in
     one log line, no traceback; the process ends instead of retrying."""
     cases = _broken_files(tmp_path)
@@ -111,13 +139,13 @@ def test_broken_model_and_voices_files_fail_clearly_at_start(tmp_path: Path) -> 
             failures.append(f"{name}: still running after 120 s")
             continue
         expected = cases[name][1]
-        INJECTED.append(name)
+        faults.append(name)
         if process.returncode != 2 or "Traceback" in stderr or expected not in stderr:
             failures.append(f"{name}: exit {process.returncode}: {stderr[-600:]}")
     assert not failures, "\n".join(failures)
 
 
-def test_voices_file_without_the_default_voice(tmp_path: Path) -> None:
+def test_voices_file_without_the_default_voice(tmp_path: Path, faults: list[str]) -> None:
     """No af_heart in the file: the server starts with another voice and requests naming
     af_heart fall back to it with a warning."""
     from .synthetic import write_voices
@@ -128,8 +156,8 @@ def test_voices_file_without_the_default_voice(tmp_path: Path) -> None:
                         allow_download=False, threads=1, voice="af_heart")
     spy = LogSpy(logging.WARNING)
     with spy.installed():
-        engine = load_engine(settings, warm_up=False)
-    INJECTED.append("voices file missing the default voice")
+        engine = load_engine(engine_config(settings), warm_up=False)
+    faults.append("voices file missing the default voice")
     try:
         assert engine.default_voice == "bf_emma"
         assert any("af_heart" in t and "not found" in t for t in spy.texts())
@@ -174,9 +202,10 @@ def _final(data: Path) -> Path:
 
 @pytest.mark.parametrize("fake_hub", ["cut-once"], indirect=True)
 def test_interrupted_download_resumes_to_the_exact_file(fake_hub: FakeHub, tmp_path: Path,
-                                                        hub_files: dict[str, bytes]) -> None:
+                                                        hub_files: dict[str, bytes],
+                                                        faults: list[str]) -> None:
     result = resolve_from_hub(fake_hub, tmp_path)
-    INJECTED.append("download cut half-way (then resumed)")
+    faults.append("download cut half-way (then resumed)")
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
     expected = hashlib.sha256(hub_files[bucket_filename("b32") or ""]).hexdigest()
     assert result.stdout.split()[0] == expected
@@ -187,9 +216,10 @@ def test_interrupted_download_resumes_to_the_exact_file(fake_hub: FakeHub, tmp_p
 
 
 @pytest.mark.parametrize("fake_hub", ["cut-always", "corrupt"], indirect=True)
-def test_failed_or_corrupt_download_is_never_used(fake_hub: FakeHub, tmp_path: Path) -> None:
+def test_failed_or_corrupt_download_is_never_used(fake_hub: FakeHub, tmp_path: Path,
+                                                  faults: list[str]) -> None:
     result = resolve_from_hub(fake_hub, tmp_path)
-    INJECTED.append(f"download {fake_hub.mode}")
+    faults.append(f"download {fake_hub.mode}")
     assert result.returncode == 3, result.stdout + result.stderr[-2000:]
     assert "ASSET-ERROR" in result.stdout and "Traceback" not in result.stdout
     if fake_hub.mode == "corrupt":
@@ -201,16 +231,17 @@ def test_failed_or_corrupt_download_is_never_used(fake_hub: FakeHub, tmp_path: P
 
 
 @pytest.mark.parametrize("fake_hub", ["ok"], indirect=True)
-def test_disk_full_during_download_is_a_clear_error(fake_hub: FakeHub, tmp_path: Path) -> None:
+def test_disk_full_during_download_is_a_clear_error(fake_hub: FakeHub, tmp_path: Path,
+                                                    faults: list[str]) -> None:
     result = resolve_from_hub(fake_hub, tmp_path, fsize=1_000_000)  # the model is 3 MB
-    INJECTED.append("disk full while downloading")
+    faults.append("disk full while downloading")
     assert result.returncode == 3, result.stdout + result.stderr[-2000:]
     assert not _final(tmp_path).exists()
     staged = list((tmp_path / STAGING_DIR).rglob("*.onnx"))
     assert not staged  # at most a resumable .incomplete file is left behind
 
 
-def test_disk_full_writing_the_offline_model(tmp_path: Path) -> None:
+def test_disk_full_writing_the_offline_model(tmp_path: Path, faults: list[str]) -> None:
     """The bundle's 80 MB model is assembled into the data dir: with the disk full at 1 MB
     the start fails with a clear reason, leaving no partial model behind."""
     script = ("import sys\nfrom pathlib import Path\n"
@@ -224,7 +255,7 @@ def test_disk_full_writing_the_offline_model(tmp_path: Path) -> None:
 
     result = subprocess.run([PYTHON, "-c", script, str(tmp_path)], cwd=ROOT, env=cli_env(),
                             capture_output=True, text=True, timeout=120, preexec_fn=limit)
-    INJECTED.append("disk full writing the data dir")
+    faults.append("disk full writing the data dir")
     assert result.returncode == 3, result.stdout + result.stderr[-2000:]
     assert "cannot write the offline model" in result.stdout
     assert list(tmp_path.iterdir()) == []
@@ -232,7 +263,7 @@ def test_disk_full_writing_the_offline_model(tmp_path: Path) -> None:
 
 @pytest.mark.filterwarnings("ignore:Specified provider")
 def test_unavailable_provider_falls_back_to_cpu_and_says_so(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, faults: list[str]) -> None:
     import onnxruntime as ort
 
     model, _ = fast_assets()
@@ -246,13 +277,13 @@ def test_unavailable_provider_falls_back_to_cpu_and_says_so(
     monkeypatch.setattr(ort, "get_available_providers", lambda: ["CUDAExecutionProvider", *real])
     with spy.installed():
         broken = KokoroModel.load(model, "cuda", threads=1)
-    INJECTED.extend(["provider not installed", "provider failing to start"])
+    faults.extend(["provider not installed", "provider failing to start"])
     assert broken.providers == ["CPUExecutionProvider"]
     assert any("failed to start" in t for t in spy.texts())
 
 
 # -- SIGTERM --------------------------------------------------------------------------------
-def test_sigterm_during_synthesis_stops_cleanly(tmp_path: Path) -> None:
+def test_sigterm_during_synthesis_stops_cleanly(tmp_path: Path, faults: list[str]) -> None:
     """SIGTERM while a slow client is mid-answer: in-flight work gets a grace period, then
     the process exits 0 on its own, logging no error."""
     model, voices = fast_assets()
@@ -286,7 +317,7 @@ def test_sigterm_during_synthesis_stops_cleanly(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
             process.communicate()
-    INJECTED.append("SIGTERM during synthesis")
+    faults.append("SIGTERM during synthesis")
     print(f"\nSIGTERM: exited {exited.get('after', float('nan')):.1f} s later")
     assert process.returncode == 0, stderr[-2000:]
     assert "after" in exited  # it ended by itself, while the client was still reading
@@ -303,7 +334,8 @@ def faulty():
     engine.close()
 
 
-def test_worker_exception_ends_the_stream_and_the_pool_keeps_working(faulty) -> None:
+def test_worker_exception_ends_the_stream_and_the_pool_keeps_working(faulty,
+                                                                     faults: list[str]) -> None:
     thread, model = faulty
     text = "Turned on the kitchen lights. The temperature is twenty one degrees. Good night."
 
@@ -329,12 +361,13 @@ def test_worker_exception_ends_the_stream_and_the_pool_keeps_working(faulty) -> 
     spy = LogSpy(logging.ERROR)
     with spy.installed():
         asyncio.run(run())
-    INJECTED.extend(["model call fails at once (stream)", "model call fails (synthesize)",
+    faults.extend(["model call fails at once (stream)", "model call fails (synthesize)",
                      "model call fails mid-stream"])
     assert all("injected model fault" in t for t in spy.texts())  # logged, with the cause
 
 
-def test_g2p_exception_is_an_error_not_a_crash(faulty, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_g2p_exception_is_an_error_not_a_crash(faulty, monkeypatch: pytest.MonkeyPatch,
+                                               faults: list[str]) -> None:
     thread, _ = faulty
 
     def broken(text: str, code: str) -> str:
@@ -344,14 +377,54 @@ def test_g2p_exception_is_an_error_not_a_crash(faulty, monkeypatch: pytest.Monke
     monkeypatch.setattr(engine.g2p, "phonemize", broken)
     reply = asyncio.run(ask(thread.port, Synthesize(text="Hello there.").event()))
     monkeypatch.undo()
-    INJECTED.append("G2P raises")
+    faults.append("G2P raises")
     assert codes(reply) == ["synthesis-failed"] and reply.closed
     ok = asyncio.run(ask(thread.port, Synthesize(text="Hello there.").event(),
                          until="audio-stop"))
     assert ok.types[-1] == "audio-stop"
 
 
-def test_fault_figures() -> None:
-    print(f"\nfaults injected: {len(INJECTED)}: {', '.join(INJECTED)}")
-    assert len(INJECTED) >= 15
+@pytest.mark.parametrize("error", [RuntimeError, KeyError])
+def test_a_server_bug_is_an_internal_error_never_blamed_on_the_client(
+        faulty, monkeypatch: pytest.MonkeyPatch, faults: list[str], error: type[Exception]
+) -> None:
+    """A failure past parsing is ours: the client gets `internal-error` (not "malformed"), a
+    stream still ends with synthesize-stopped, the log has the traceback, and the server
+    serves the next client. KeyError is the trap: it once read as a malformed event."""
+    from wyoming_kokoro.text.sentences import SentenceStreamer
+    from wyoming_kokoro.wyoming import handler, stream
 
+    thread, _ = faulty
+
+    def broken(*args: object) -> str:
+        raise error("injected bug")
+
+    monkeypatch.setattr(handler, "prepare_text", broken)  # plain synthesize
+    monkeypatch.setattr(stream, "prepare_text", broken)  # an SSML stream, at stop
+    monkeypatch.setattr(SentenceStreamer, "add", broken)  # a text stream, at each chunk
+    faults.append(f"server bug raises {error.__name__}")
+    spy = LogSpy(logging.ERROR)
+
+    async def run() -> list:
+        plain = await ask(thread.port, Synthesize(text="Hello there.").event())
+        ssml = await ask(thread.port, SynthesizeStart(text_format="ssml").event(),
+                         SynthesizeChunk(text="<speak>Hello there.</speak>").event(),
+                         SynthesizeStop().event())
+        text = await ask(thread.port, SynthesizeStart().event(),
+                         SynthesizeChunk(text="Hello there. And").event(),
+                         SynthesizeStop().event())
+        return [plain, ssml, text]
+
+    with spy.installed():
+        plain, ssml, text = asyncio.run(run())
+    monkeypatch.undo()
+    for reply in (plain, ssml, text):
+        assert codes(reply) == ["internal-error"] and reply.closed, reply.types
+        assert "malformed" not in reply.events[reply.types.index("error")].data["text"]
+    assert plain.types == ["error"]
+    assert ssml.types == text.types == ["error", "synthesize-stopped"]
+    bugs = [r for r in spy.records if r.exc_info and r.exc_info[0] is error]
+    assert len(bugs) == 3, spy.texts()  # each logged with its traceback
+    ok = asyncio.run(ask(thread.port, Synthesize(text="Hello there.").event(),
+                         until="audio-stop"))
+    assert ok.types[-1] == "audio-stop" and not codes(ok)

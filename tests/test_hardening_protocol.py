@@ -285,7 +285,7 @@ async def test_stream_without_sentence_ends_keeps_per_chunk_work_bounded(
     full stop must not pile up into one ever-growing pending text (quadratic event-loop work
     that would stall every other client)."""
     from wyoming_kokoro.text.sentences import MAX_PENDING, SentenceStreamer
-    from wyoming_kokoro.wyoming import server as server_module
+    from wyoming_kokoro.wyoming import stream as stream_module
 
     pending: list[int] = []
 
@@ -298,7 +298,7 @@ async def test_stream_without_sentence_ends_keeps_per_chunk_work_bounded(
             pending.append(self.fed)
             return sentences
 
-    monkeypatch.setattr(server_module, "SentenceStreamer", Recording)
+    monkeypatch.setattr(stream_module, "SentenceStreamer", Recording)
     with serving(fast) as thread:
         client = await RawClient.connect(thread.port)
         await client.send(start())
@@ -328,5 +328,5 @@ async def test_a_flood_of_bad_events_is_one_warning(server: ServerThread) -> Non
         reply = await ask(server.port, b"".join(flood), raw_event("describe"), until="info",
                           timeout=60)
     assert reply.types[-1] == "info"
-    texts = [t for t in spy.texts() if t.startswith("wyoming_kokoro.wyoming.server")]
+    texts = [t for t in spy.texts() if t.startswith("wyoming_kokoro.wyoming.")]
     assert len(texts) <= 3, texts[:5]

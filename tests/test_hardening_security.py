@@ -273,10 +273,22 @@ async def test_one_client_cannot_hold_every_synthesis_slot(fast: Engine) -> None
             hog = await RawClient.connect(thread.port, "127.0.0.2", rcvbuf=4096)
             await hog.send(Synthesize(text=endless).event())
             hogs.append(hog)
-        await asyncio.sleep(0.5)
+
+        def hog_state() -> tuple[int, int, int]:
+            """(slots held by the hog, its requests queued, slots held by anyone)."""
+            service = thread.service
+            assert service is not None
+            client = service.clients.get("127.0.0.2")
+            if client is None:
+                return 0, 0, service.synthesizing
+            return client.synthesizing, client.waiting, service.synthesizing
+
+        # the hog holds its one slot and queues the rest before the victim asks
+        assert await settle(thread, lambda: on_loop(thread, hog_state) == (1, 2, 1))
         victim = await ask(thread.port, Synthesize(text="Hello there.").event(),
                            until="audio-stop", source="127.0.0.1", timeout=20)
         assert victim.types[-1] == "audio-stop" and len(victim.audio) > 0
+        assert on_loop(thread, hog_state) == (1, 2, 1)  # served beside the hog, not after it
         for hog in hogs:
             hog.writer.transport.abort()
 

@@ -25,8 +25,11 @@ from .hardening_support import (
     codes,
     describe_ok,
     fast_engine,
+    no_work_tasks,
+    on_loop,
     raw_event,
     serving,
+    settle,
 )
 from .support import Reply, ServerThread
 
@@ -209,8 +212,15 @@ def test_fuzzed_text_never_fails_the_request(server: ServerThread, text: str,
     check(reply, streaming)
 
 
-def test_fuzzed_text_figures(server: ServerThread) -> None:
+def test_the_server_is_whole_after_hostile_text(server: ServerThread) -> None:
+    """After every hostile and fuzzed text above (or alone, with -k): no connection or task
+    left behind, and a plain request, streamed or not, is still spoken in full."""
     print(f"\nfuzzed texts: {FUZZED['texts']}")
+    assert asyncio.run(settle(server, lambda: no_work_tasks(server) and on_loop(
+        server, lambda: server.service.open == 0)))  # type: ignore[union-attr]
+    for streaming in (False, True):
+        reply = asyncio.run(speak(server.port, "Turned on the kitchen lights.", streaming))
+        assert check(reply, streaming) == "speech"
     assert asyncio.run(describe_ok(server.port))
 
 

@@ -22,7 +22,7 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 from wyoming_kokoro.settings import parse_settings
 from wyoming_kokoro.speech_api import encoders
 from wyoming_kokoro.speech_api import server as http_api
-from wyoming_kokoro.speech_api.server import OPENAI_VOICES
+from wyoming_kokoro.speech_api.request import OPENAI_VOICES
 from wyoming_kokoro.synth.pipeline import Engine
 
 from .hardening_support import (

@@ -15,6 +15,7 @@ import onnx
 import pytest
 from wyoming.tts import Synthesize
 
+from wyoming_kokoro.config import engine_config
 from wyoming_kokoro.loader import load_engine
 from wyoming_kokoro.model import dequantize
 from wyoming_kokoro.model.assets import bundle_assets
@@ -190,7 +191,7 @@ def test_server_speaks_through_the_optimised_graph(bundle_dir: Path, split: bool
         settings = Settings(data_dirs=[bundle_dir], model="bundle", precision="fp32",
                             allow_download=False, threads=2, streaming_decoder=split,
                             graph_optimize=mode)
-        engine = load_engine(settings, warm_up=False)
+        engine = load_engine(engine_config(settings), warm_up=False)
         model = engine.model
         sessions = ([model.split.acoustic_session, model.split.decoder_session] if split
                     else [model.session])

@@ -12,6 +12,7 @@ import pytest
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
 from wyoming_kokoro.bench_client import continuity
+from wyoming_kokoro.config import engine_config
 from wyoming_kokoro.loader import load_engine
 from wyoming_kokoro.settings import Settings
 from wyoming_kokoro.synth.pipeline import Engine
@@ -135,7 +136,7 @@ def test_fixed_bucket_models_follow_the_same_rule(tmp_path: Path,
     time: the first words must not play before the long rest can keep up."""
     settings = Settings(data_dirs=[data_dir_with(tmp_path, [32, 64])], model="b64",
                         allow_download=False, threads=1, first_model="b32")
-    engine = load_engine(settings, warm_up=False)
+    engine = load_engine(engine_config(settings), warm_up=False)
     assert engine.first_model is not None
     slow_down(engine, monkeypatch, 0.7)
     monkeypatch.setattr(engine.options, "max_hold", 120.0)

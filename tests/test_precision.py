@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from wyoming.tts import Synthesize
 
+from wyoming_kokoro.config import engine_config
 from wyoming_kokoro.loader import load_engine
 from wyoming_kokoro.model import precision
 from wyoming_kokoro.model.assets import bundle_assets
@@ -65,7 +66,7 @@ def test_auto_serves_at_once_and_measures_in_the_background(
     settings = Settings(data_dirs=[precision_dir], model="bundle", allow_download=False,
                         threads=2, streaming_decoder=False, precision="auto")
     cache = precision_dir / "precision"
-    engine = load_engine(settings, warm_up=False)
+    engine = load_engine(engine_config(settings), warm_up=False)
     engine.close()
     assert engine.model.path.name == "kokoro-v1.0.int8.onnx"  # served before any measurement
     record_file = cache / "precision.json"
@@ -86,7 +87,7 @@ def test_auto_serves_at_once_and_measures_in_the_background(
 
     monkeypatch.setattr(precision, "measure", measure_again)
     monkeypatch.setattr("wyoming_kokoro.loader.measure_in_background", measure_again)
-    engine = load_engine(settings, warm_up=False)
+    engine = load_engine(engine_config(settings), warm_up=False)
     engine.close()
     wanted = "int8.onnx" if record["choice"] == "int8" else ".fp32.onnx"
     assert engine.model.path.name.endswith(wanted)
@@ -103,7 +104,7 @@ def test_option_parses() -> None:
 def test_server_speaks_through_the_fp32_rebuild(precision_dir: Path) -> None:
     settings = Settings(data_dirs=[precision_dir], model="bundle", allow_download=False, threads=2,
                         streaming_decoder=False, precision="fp32")
-    engine = load_engine(settings, warm_up=False)
+    engine = load_engine(engine_config(settings), warm_up=False)
     try:
         assert engine.model.path.name.endswith(".fp32.onnx")
         assert METADATA_KEY in engine.model.session.get_modelmeta().custom_metadata_map

@@ -1,9 +1,11 @@
-"""CLI entry point: settings → engine → Wyoming server (+ zeroconf), clean stop on signals."""
+"""CLI entry point: settings → engine → Wyoming server (+ HTTP API, zeroconf), clean stop on
+signals."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import sys
@@ -12,28 +14,25 @@ from urllib.parse import urlparse
 from wyoming.server import AsyncServer, AsyncTcpServer
 
 from wyoming_kokoro import __version__
+from wyoming_kokoro.config import engine_config, service_config, wyoming_config
 from wyoming_kokoro.loader import load_engine
 from wyoming_kokoro.model.assets import AssetError
 from wyoming_kokoro.model.session import ModelError
 from wyoming_kokoro.phonemes.g2p import G2PUnavailableError
+from wyoming_kokoro.service import KokoroService
 from wyoming_kokoro.settings import Settings, parse_settings
 from wyoming_kokoro.voices import VoiceError
 from wyoming_kokoro.wyoming.discovery import Announcer, announce_host, default_name
-from wyoming_kokoro.wyoming.server import KokoroService, ServerConfig
+from wyoming_kokoro.wyoming.handler import KokoroEventHandler
+from wyoming_kokoro.wyoming.server import WyomingDoor
 
 _LOGGER = logging.getLogger("wyoming_kokoro")
 
 
 async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
-    engine = await asyncio.to_thread(load_engine, settings)
-    service = KokoroService(engine, ServerConfig(
-        samples_per_chunk=settings.samples_per_chunk, max_text_length=settings.max_text_length,
-        max_concurrent=settings.max_concurrent, streaming=settings.streaming,
-        max_connections=settings.max_connections,
-        max_client_connections=settings.max_client_connections,
-        max_client_concurrent=settings.max_client_concurrent,
-        idle_timeout=settings.idle_timeout, write_timeout=settings.write_timeout,
-    ))
+    engine = await asyncio.to_thread(load_engine, engine_config(settings))
+    service = KokoroService(engine, service_config(settings))
+    door = WyomingDoor(service, wyoming_config(settings))
     server = AsyncServer.from_uri(settings.uri)
     announcer = None
     if settings.zeroconf is not None:
@@ -47,7 +46,7 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stopping.set)
-    await server.start(service.handler)
+    await server.start(functools.partial(KokoroEventHandler, door))
     http_api = None
     if settings.http is not None:
         from wyoming_kokoro.speech_api.server import start_http
@@ -72,8 +71,8 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
         listener = getattr(server, "_server", None)
         if listener is not None:
             listener.close()  # no new connections
-        if service.connections:  # in-flight requests get a moment to finish, then are closed
-            _, unfinished = await asyncio.wait(list(service.connections), timeout=5)
+        if door.connections:  # in-flight requests get a moment to finish, then are closed
+            _, unfinished = await asyncio.wait(list(door.connections), timeout=5)
             for task in unfinished:  # closing a transport that is still written to never
                 task.cancel()  # ends: a slow reader kept the process alive for minutes
             if unfinished:

@@ -157,6 +157,7 @@ def load_baseline_engine(server_args: list[str]) -> object:
     """The server's model, voices and threads, loaded whole: the baseline is one call of the
     unsplit, unoptimised int8 graph, whatever the server itself does (streaming decoder,
     graph optimisation, precision)."""
+    from wyoming_kokoro.config import engine_config
     from wyoming_kokoro.loader import load_engine
 
     settings = parse_settings(server_args)
@@ -164,7 +165,7 @@ def load_baseline_engine(server_args: list[str]) -> object:
         settings.streaming_decoder = False
     # the unmodified file: what the server's optimised graph and precision are measured against
     settings.graph_optimize, settings.precision = False, "int8"
-    return load_engine(settings)
+    return load_engine(engine_config(settings))
 
 
 def measure_model(engine: object, texts: dict[str, str], runs: int) -> dict[str, dict]:

@@ -1,10 +1,11 @@
-"""Settings → a ready Engine: assets, session, voices, blends, default voice, warm-up."""
+"""EngineConfig → a ready Engine: assets, session, voices, blends, default voice, warm-up."""
 
 from __future__ import annotations
 
 import logging
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from wyoming_kokoro.model.assets import AssetError, Assets, resolve
@@ -34,6 +35,37 @@ BUNDLE_VOICES = (
 )
 BUNDLE_DEFAULT_VOICE = "af_alpha"
 DEFAULT_VOICE = "af_heart"
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """What building the engine needs (built from Settings by config.py, where the defaults,
+    flags and validation live; each field means what its Settings namesake does)."""
+
+    model: str
+    voices: str | None
+    data_dirs: list[Path]
+    target_dir: Path
+    """Where downloads and rebuilt models go."""
+    hf_repo: str
+    allow_download: bool
+    providers: str
+    threads: int | None
+    trt_cache_dir: Path | None
+    workers: int
+    streaming_decoder: bool | None
+    graph_optimize: bool
+    precision: str
+    first_model: str
+    plan_rtf: float
+    voice: str | None
+    blends: list[str]
+    speed: float
+    volume: float
+    sentence_silence: float
+    max_audio_seconds: float
+    emoji: str
+    lexicon_dir: Path | None
 
 
 def build_voices(assets: Assets, blends: list[str]) -> VoiceLibrary:
@@ -83,18 +115,19 @@ def speakable_default(library: VoiceLibrary, default: str, g2p: G2PRegistry,
 FIRST_AUDIO_BUCKET = "b32"  # 30 tokens, ≈4–5 words: the published TensorRT cost is half of b64
 
 
-def load_first_model(settings: object, main: KokoroModel, trt_cache: Path) -> KokoroModel | None:
+def load_first_model(config: EngineConfig, main: KokoroModel, trt_cache: Path
+                     ) -> KokoroModel | None:
     """The small bucket that speaks a request's first words (fixed-bucket models only)."""
-    choice = (getattr(settings, "first_model", "auto") or "auto").strip()
+    choice = (config.first_model or "auto").strip()
     if choice == "off" or main.contract.bucket is None:
         return None
     name = FIRST_AUDIO_BUCKET if choice == "auto" else choice
     if choice == "auto" and main.contract.bucket <= 32:
         return None
     try:
-        assets = resolve(name, None, settings.data_dirs, settings.target_dir, settings.hf_repo,
-                         allow_download=settings.allow_download, bundle_fallback=False)
-        first = KokoroModel.load(assets.model, settings.providers, settings.threads, trt_cache)
+        assets = resolve(name, None, config.data_dirs, config.target_dir, config.hf_repo,
+                         allow_download=config.allow_download, bundle_fallback=False)
+        first = KokoroModel.load(assets.model, config.providers, config.threads, trt_cache)
     except (AssetError, ModelError) as err:
         _LOGGER.info("No first-audio bucket (%s): every segment uses the main model", err)
         return None
@@ -105,25 +138,25 @@ def load_first_model(settings: object, main: KokoroModel, trt_cache: Path) -> Ko
     return first
 
 
-def pick_precision(settings: object, assets: Assets, library: VoiceLibrary, trt_cache: Path
-                   ) -> Path:
+def pick_precision(config: EngineConfig, assets: Assets, library: VoiceLibrary,
+                   trt_cache: Path) -> Path:
     """The file to run for an int8 model: itself, or its fp32/fp16 rebuild (--precision)."""
     path = assets.model
-    choice = getattr(settings, "precision", "int8")
+    choice = config.precision
     if choice == "int8" or not is_dynamic_int8(path):
         return path
-    cache_dir = settings.target_dir / "precision"
+    cache_dir = config.target_dir / "precision"
     try:
         if choice == "auto":
-            providers = resolve_providers(settings.providers, trt_cache)
+            providers = resolve_providers(config.providers, trt_cache)
             if any((p[0] if isinstance(p, tuple) else p) != "CPUExecutionProvider"
                    for p in providers):
                 return path  # measured on the CPU only
-            optimized = settings.graph_optimize
-            known = recorded(path, cache_dir, settings.threads, optimized)
+            optimized = config.graph_optimize
+            known = recorded(path, cache_dir, config.threads, optimized)
             if known is None:
                 measure_in_background(path, assets.voices, assets.voices_order,
-                                      next(iter(library.voices)), cache_dir, settings.threads,
+                                      next(iter(library.voices)), cache_dir, config.threads,
                                       optimized)
                 _LOGGER.info("Precision auto: not measured on this CPU yet; serving int8 now "
                              "and timing int8 against fp32 in the background (once, niced, "
@@ -140,36 +173,35 @@ def pick_precision(settings: object, assets: Assets, library: VoiceLibrary, trt_
     return rebuilt
 
 
-def load_engine(settings: object, warm_up: bool = True) -> Engine:
-    """Build the engine the server and the CLI share (settings: a Settings instance)."""
+def load_engine(config: EngineConfig, warm_up: bool = True) -> Engine:
+    """Build the engine the server and the CLI share."""
     started = time.monotonic()
-    assets = resolve(settings.model, settings.voices, settings.data_dirs, settings.target_dir,
-                     settings.hf_repo, allow_download=settings.allow_download)
+    assets = resolve(config.model, config.voices, config.data_dirs, config.target_dir,
+                     config.hf_repo, allow_download=config.allow_download)
     _LOGGER.info("Model %s, voices %s (%s)", assets.model, assets.voices, assets.source)
-    trt_cache = settings.trt_cache_dir or settings.target_dir / "trt-cache"
-    library = build_voices(assets, settings.blends)
-    model_path = pick_precision(settings, assets, library, trt_cache)
-    model = KokoroModel.load(model_path, settings.providers, settings.threads, trt_cache,
-                             streaming_decoder=settings.streaming_decoder,
-                             cache_dir=settings.target_dir / "streaming",
-                             optimized_dir=(settings.target_dir / "optimized"
-                                            if getattr(settings, "graph_optimize", True)
+    trt_cache = config.trt_cache_dir or config.target_dir / "trt-cache"
+    library = build_voices(assets, config.blends)
+    model_path = pick_precision(config, assets, library, trt_cache)
+    model = KokoroModel.load(model_path, config.providers, config.threads, trt_cache,
+                             streaming_decoder=config.streaming_decoder,
+                             cache_dir=config.target_dir / "streaming",
+                             optimized_dir=(config.target_dir / "optimized"
+                                            if config.graph_optimize
                                             else None))
     if model.split is not None:
-        model.split.speed.floor_rtf = settings.plan_rtf
+        model.split.speed.floor_rtf = config.plan_rtf
     g2p = G2PRegistry()
-    default = speakable_default(library, pick_default_voice(library, settings.voice,
-                                                            assets.bundle), g2p, settings.voice)
-    options = SynthOptions(speed=settings.speed, volume=settings.volume,
-                           sentence_silence=settings.sentence_silence,
-                           max_audio=settings.max_audio_seconds)
+    default = speakable_default(library, pick_default_voice(library, config.voice,
+                                                            assets.bundle), g2p, config.voice)
+    options = SynthOptions(speed=config.speed, volume=config.volume,
+                           sentence_silence=config.sentence_silence,
+                           max_audio=config.max_audio_seconds)
     frontend = FrontEnd(FrontendOptions(
-        emoji=EmojiMode(settings.emoji),
-        lexicon_dir=settings.lexicon_dir or settings.data_dirs[0] / "lexicon"))
-    first = load_first_model(settings, model, trt_cache)
-    engine = Engine(model, library, default, g2p, options, workers=settings.workers,
-                    frontend=frontend)
-    engine.first_model = first
+        emoji=EmojiMode(config.emoji),
+        lexicon_dir=config.lexicon_dir or config.data_dirs[0] / "lexicon"))
+    first = load_first_model(config, model, trt_cache)
+    engine = Engine(model, library, default, g2p, options, workers=config.workers,
+                    frontend=frontend, first_model=first)
     if warm_up:
         engine.warm_up()
     _LOGGER.info("Engine ready in %.1f s: %d voices, default %s", time.monotonic() - started,

@@ -275,13 +275,14 @@ def cpu_header(threads: int | None) -> dict:
 
 async def run(args: argparse.Namespace, server_args: list[str]) -> dict:
     from wyoming_kokoro.bench_server import ServerProcess
+    from wyoming_kokoro.config import engine_config
     from wyoming_kokoro.loader import load_engine
     from wyoming_kokoro.settings import parse_settings
 
     items = load_sentences(args.languages, args.limit)
     settings = parse_settings(server_args)
     settings.streaming_decoder = False
-    engine = load_engine(settings)
+    engine = load_engine(engine_config(settings))
     voices = pick_voices(engine, args.languages)
     reference = references(engine, items, voices)
     engine.close()

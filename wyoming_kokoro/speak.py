@@ -10,6 +10,7 @@ import wave
 from pathlib import Path
 
 from wyoming_kokoro import audio
+from wyoming_kokoro.config import engine_config
 from wyoming_kokoro.languages import resolve_language
 from wyoming_kokoro.loader import load_engine
 from wyoming_kokoro.model.assets import AssetError
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"error: unknown language {args.language!r}")
     text = sys.stdin.read() if args.text == "-" else args.text
     try:
-        engine = load_engine(settings, warm_up=False)
+        engine = load_engine(engine_config(settings), warm_up=False)
     except (AssetError, ModelError, VoiceError, G2PUnavailableError) as err:
         sys.exit(f"error: {err}")
     voice, warning = engine.select_voice(settings.voice, None)

@@ -5,7 +5,7 @@ door shares everything with the Wyoming one: the engine and its earliest-deadlin
 the voices and blends, the text front end, the per-address connection and synthesis limits
 (`KokoroService`), and the write timeout. Audio leaves as it is rendered (chunked transfer):
 the first bytes follow the first rendered piece, exactly as the first Wyoming audio-chunk does.
-Errors use OpenAI's shape: {"error": {"message", "type", "param", "code"}}.
+The request body and its errors are request.py's.
 """
 
 from __future__ import annotations
@@ -16,64 +16,21 @@ import hmac
 import ipaddress
 import json
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from aiohttp import web
 
 from wyoming_kokoro import __version__
 from wyoming_kokoro.languages import LANGUAGES
+from wyoming_kokoro.service import KokoroService
 from wyoming_kokoro.speech_api import encoders
-from wyoming_kokoro.voices import Voice, VoiceError
-from wyoming_kokoro.wyoming.server import KokoroService
+from wyoming_kokoro.speech_api.request import ApiError, SpeechRequest, clip, parse_speech
 
 _LOGGER = logging.getLogger(__name__)
 
 MODELS = ("kokoro", "tts-1", "tts-1-hd")  # any model name is accepted; these are listed
-# OpenAI's voices → Kokoro v1.0 packs of a similar character (a pack named like the OpenAI
-# voice where Kokoro has one). A custom voice named like an OpenAI voice (--blend alloy=…)
-# wins; a pack missing from the voices file falls back to the default voice.
-OPENAI_VOICES = {
-    "alloy": "af_alloy", "ash": "am_michael", "ballad": "bm_george", "coral": "af_heart",
-    "echo": "am_echo", "fable": "bm_fable", "nova": "af_nova", "onyx": "am_onyx",
-    "sage": "af_sarah", "shimmer": "af_bella", "verse": "am_puck",
-}
-MIN_SPEED, MAX_SPEED = 0.25, 4.0
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class ApiError(Exception):
-    """An OpenAI-shaped error response."""
-
-    def __init__(self, status: int, message: str, param: str | None = None,
-                 code: str | None = None, kind: str = "invalid_request_error") -> None:
-        super().__init__(message)
-        self.status, self.param, self.code, self.kind = status, param, code, kind
-
-    def response(self) -> web.Response:
-        body = {"error": {"message": str(self), "type": self.kind, "param": self.param,
-                          "code": self.code}}
-        headers = {"WWW-Authenticate": "Bearer"} if self.status == 401 else None
-        if self.status in (429, 503):
-            headers = {"Retry-After": "1"}
-        return web.json_response(body, status=self.status, headers=headers)
-
-
-@dataclass
-class SpeechRequest:
-    """A validated `POST /v1/audio/speech` body."""
-
-    text: str
-    voice: Voice
-    response_format: str
-    speed: float
-
-
-def _clip(value: object, limit: int = 80) -> str:
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 class HttpApi:
@@ -130,7 +87,7 @@ class HttpApi:
                 raise
             code = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
             return ApiError(err.status, err.reason if err.status != 404 else
-                            f"no route {request.method} {_clip(request.path)}",
+                            f"no route {request.method} {clip(request.path)}",
                             code=code.get(err.status)).response()
         except (asyncio.CancelledError, ConnectionError):
             raise
@@ -165,7 +122,7 @@ class HttpApi:
             raise ApiError(503, "the server is shutting down", code="unavailable",
                            kind="server_error")
         body = await self._read_json(request)
-        speech = self._validate(body)
+        speech = parse_speech(body, self.engine, self.config.max_text_length)
         try:
             encoder = encoders.create(speech.response_format)
         except encoders.FormatUnavailable as err:
@@ -212,68 +169,11 @@ class HttpApi:
         try:
             body = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as err:
-            raise ApiError(400, f"the body is not valid JSON: {_clip(str(err))}",
+            raise ApiError(400, f"the body is not valid JSON: {clip(str(err))}",
                            code="invalid_json") from None
         if not isinstance(body, dict):
             raise ApiError(400, "the body must be a JSON object", code="invalid_json")
         return body
-
-    def _validate(self, body: dict) -> SpeechRequest:
-        text = body.get("input")
-        if not isinstance(text, str):
-            raise ApiError(400, "'input' must be a string", "input", "invalid_type")
-        if len(text) > self.config.max_text_length:
-            raise ApiError(413, f"'input' is {len(text)} characters; the limit is "
-                           f"{self.config.max_text_length} (--max-text-length)", "input",
-                           "string_above_max_length")
-        if not text.strip():
-            raise ApiError(400, "'input' is empty: nothing to speak", "input", "empty_input")
-        for key in ("model", "instructions"):  # accepted; the engine has one model
-            if body.get(key) is not None and not isinstance(body[key], str):
-                raise ApiError(400, f"'{key}' must be a string", key, "invalid_type")
-        if body.get("stream_format", "audio") != "audio":
-            raise ApiError(400, "only stream_format 'audio' is supported", "stream_format",
-                           "invalid_value")
-        response_format = body.get("response_format") or "mp3"
-        if not isinstance(response_format, str) or response_format.lower() not in \
-                encoders.FORMATS:
-            raise ApiError(400, f"'response_format' must be one of {', '.join(encoders.FORMATS)}"
-                           f", got {_clip(response_format)}", "response_format",
-                           "invalid_value")
-        speed = body.get("speed", 1.0)
-        if speed is None:
-            speed = 1.0
-        if isinstance(speed, bool) or not isinstance(speed, int | float) or not math.isfinite(
-                speed) or not MIN_SPEED <= speed <= MAX_SPEED:
-            raise ApiError(400, f"'speed' must be a number from {MIN_SPEED} to {MAX_SPEED}, got "
-                           f"{_clip(speed)}", "speed", "invalid_value")
-        return SpeechRequest(text, self._voice(body.get("voice")), response_format.lower(),
-                             float(speed))
-
-    def _voice(self, name: object) -> Voice:
-        """A Kokoro voice or blend by name, or an OpenAI voice mapped to a Kokoro one."""
-        library = self.engine.voices
-        default = library.voices[self.engine.default_voice]
-        if name is None or name == "":
-            voice = default
-        elif not isinstance(name, str):
-            raise ApiError(400, "'voice' must be a string", "voice", "invalid_type")
-        elif name.strip() in library.voices:
-            voice = library.voices[name.strip()]
-        elif name.strip().lower() in OPENAI_VOICES:
-            voice = library.voices.get(OPENAI_VOICES[name.strip().lower()], default)
-        elif any(mark in name for mark in "+@:"):
-            try:
-                voice = library.build(name)
-            except VoiceError as err:
-                raise ApiError(400, str(err), "voice", "invalid_voice") from None
-        else:
-            raise ApiError(400, f"unknown voice {_clip(name)}; GET /v1/audio/voices lists them",
-                           "voice", "invalid_voice")
-        if not self.engine.g2p.available(voice.language):
-            raise ApiError(400, f"voice {voice.name!r} speaks {LANGUAGES[voice.language].name}, "
-                           "whose G2P is not installed", "voice", "invalid_voice")
-        return voice
 
     async def _stream(self, request: web.Request, speech: SpeechRequest,
                       encoder: encoders.Encoder) -> web.StreamResponse:
@@ -288,7 +188,7 @@ class HttpApi:
                 first = await anext(pcm_stream, b"")
             except Exception as err:  # reported as the response
                 _LOGGER.exception("HTTP synthesis failed")
-                raise ApiError(500, f"synthesis failed: {_clip(str(err), 200)}",
+                raise ApiError(500, f"synthesis failed: {clip(str(err), 200)}",
                                code="synthesis_failed", kind="server_error") from None
             response = web.StreamResponse(headers={"Content-Type": encoder.content_type})
             response.enable_chunked_encoding()

@@ -49,11 +49,12 @@ class Engine:
 
     def __init__(self, model: KokoroModel, voices: VoiceLibrary, default_voice: str,
                  g2p: G2PRegistry | None = None, options: SynthOptions | None = None,
-                 workers: int = 1, frontend: FrontEnd | None = None) -> None:
+                 workers: int = 1, frontend: FrontEnd | None = None,
+                 first_model: KokoroModel | None = None) -> None:
         if default_voice not in voices.voices:
             raise SynthesisError(f"default voice {default_voice!r} is not among the voices")
         self.model = model
-        self.first_model: KokoroModel | None = None  # small bucket for the first words
+        self.first_model = first_model  # a small bucket for each request's first words
         self.voices = voices
         self.default_voice = default_voice
         self.g2p = g2p or G2PRegistry()

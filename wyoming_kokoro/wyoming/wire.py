@@ -1,4 +1,7 @@
-"""Bounded Wyoming event reading: wyoming's reader trusts lengths and JSON shapes blindly."""
+"""What comes in over the wire: bounded event reading (wyoming's reader trusts lengths and JSON
+shapes blindly), parsing into typed requests, and the two kinds of bad input, a broken event
+(ProtocolError) and a refused request (RequestError). After `parse`, every field has the type
+the handler expects: an exception past that point is a bug of ours, not the client's."""
 
 from __future__ import annotations
 
@@ -6,20 +9,46 @@ import asyncio
 import json
 
 from wyoming.event import Event
+from wyoming.info import Describe
+from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
-MAX_DATA_BYTES = 4 * 1024 * 1024  # a synthesize event's JSON (text limit × UTF-8 width)
-JSON_BYTES_PER_CHAR = 12  # worst case: an astral character escaped as two \uXXXX
 MAX_PAYLOAD_BYTES = 1024 * 1024  # a TTS server receives no audio; allow small payloads only
+
+Request = Describe | Synthesize | SynthesizeStart | SynthesizeChunk | SynthesizeStop
+_REQUESTS: dict[str, type[Request]] = {
+    "describe": Describe, "synthesize": Synthesize, "synthesize-start": SynthesizeStart,
+    "synthesize-chunk": SynthesizeChunk, "synthesize-stop": SynthesizeStop,
+}
 
 
 class ProtocolError(ValueError):
     """The peer sent something that is not a well-formed Wyoming event."""
 
 
-def data_limit(max_text_length: int) -> int:
-    """Largest event data to accept: a text at the configured limit must reach the text check
-    (and get its clear `text-too-long`), however it is escaped."""
-    return max(MAX_DATA_BYTES, JSON_BYTES_PER_CHAR * max_text_length + 64 * 1024)
+class RequestError(ValueError):
+    """A well-formed event asking for something refused: reported to the client as an `error`
+    event with this code."""
+
+    def __init__(self, code: str, text: str) -> None:
+        super().__init__(text)
+        self.code = code
+
+
+def clip(value: object, limit: int = 200) -> str:
+    """A request value fit for a log line or an error text: bounded, printable, UTF-8 safe."""
+    text = value if isinstance(value, str) else repr(value)
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text)} chars)"
+
+
+def check_text(text: object, limit: int, total: int = 0) -> str:
+    """Request text (`total`: characters a stream already received) within `limit`."""
+    if not isinstance(text, str):
+        raise RequestError("bad-request", "text must be a string")
+    if total + len(text) > limit:
+        raise RequestError("text-too-long", f"text longer than {limit} characters "
+                           "(--max-text-length)")
+    return text
 
 
 def _positive_length(header: dict, key: str, limit: int) -> int:
@@ -33,7 +62,7 @@ def _positive_length(header: dict, key: str, limit: int) -> int:
     return value
 
 
-async def read_event(reader: asyncio.StreamReader, max_data: int = MAX_DATA_BYTES,
+async def read_event(reader: asyncio.StreamReader, max_data: int,
                      max_payload: int = MAX_PAYLOAD_BYTES) -> Event | None:
     """Next event, None at end of stream; ProtocolError for malformed or oversized input."""
     try:
@@ -71,3 +100,30 @@ async def read_event(reader: asyncio.StreamReader, max_data: int = MAX_DATA_BYTE
     except RecursionError as err:
         raise ProtocolError("additional data JSON is nested too deeply") from err
     return Event(type=header["type"], data=data, payload=payload)
+
+
+def parse(event: Event) -> Request | None:
+    """The typed request for an event this server answers (None: any other event, ignored).
+    RequestError `bad-request` when its data has the wrong shape."""
+    kind = _REQUESTS.get(event.type)
+    if kind is None:
+        return None
+    data = event.data
+    if kind in (Synthesize, SynthesizeChunk) and not isinstance(data.get("text"), str):
+        raise _malformed(event.type, "'text' must be a string")
+    if "voice" in data and not isinstance(data["voice"], dict):
+        raise _malformed(event.type, "'voice' must be an object")
+    try:
+        request = kind.from_event(event)
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise _malformed(event.type, clip(err)) from err
+    voice = getattr(request, "voice", None)
+    if voice is not None and not isinstance(voice.language, str | None):
+        raise _malformed(event.type, "'voice.language' must be a string")
+    if not isinstance(getattr(request, "text_format", None), str | None):
+        raise _malformed(event.type, "'text_format' must be a string")
+    return request
+
+
+def _malformed(event_type: str, why: str) -> RequestError:
+    return RequestError("bad-request", f"malformed {event_type} event: {why}")
