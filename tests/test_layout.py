@@ -24,7 +24,7 @@ LAYERS = ["base", "text", "phonemes", "model", "synth", "assembly", "doors", "ap
 PLACES = {
     "": "base", "languages": "base", "voices": "base", "audio": "base",
     "text": "text", "phonemes": "phonemes", "model": "model", "synth": "synth",
-    "loader": "assembly", "service": "assembly",
+    "loader": "assembly", "service": "assembly",  # service: what both doors share
     "wyoming": "doors", "speech_api": "doors",
     "settings": "app", "config": "app", "__main__": "app", "speak": "app", "health": "app",
     "bench": "dev", "bench_client": "dev", "bench_http": "dev", "bench_load": "dev",

@@ -16,6 +16,7 @@ from wyoming_kokoro.config import engine_config
 from wyoming_kokoro.loader import load_engine
 from wyoming_kokoro.model import precision
 from wyoming_kokoro.model.assets import bundle_assets
+from wyoming_kokoro.model.distance import log_spectral_distance
 from wyoming_kokoro.model.optimize import METADATA_KEY
 from wyoming_kokoro.settings import Settings, parse_settings
 from wyoming_kokoro.synth.pipeline import Engine
@@ -40,7 +41,7 @@ def precision_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_parity_measure(speech: np.ndarray) -> None:
-    lsd = precision.log_spectral_distance
+    lsd = log_spectral_distance
     assert lsd(speech, speech) < 0.01
     assert 1.5 < lsd(speech, speech * 1.26) < 2.5  # +2 dB everywhere
     shifted = np.concatenate([np.zeros(600, np.float32), speech])  # one model frame later
