@@ -13,7 +13,7 @@ import numpy as np
 from wyoming.client import AsyncClient
 from wyoming.event import Event
 
-from wyoming_kokoro import asr
+from bench import asr
 from wyoming_kokoro.synth.pipeline import Engine
 from wyoming_kokoro.wyoming.server import KokoroService, ServerConfig
 

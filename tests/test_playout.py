@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from wyoming.tts import Synthesize
 
-from wyoming_kokoro.bench_client import continuity
+from bench.client import continuity
 from wyoming_kokoro.synth.pipeline import Engine
 from wyoming_kokoro.synth.playout import RenderRate, RequestMeter
 

@@ -11,6 +11,7 @@ import numpy as np
 import onnx
 import pytest
 
+from bench.parity import compare
 from wyoming_kokoro import audio as pcm
 from wyoming_kokoro.model.kokoro import KokoroModel
 from wyoming_kokoro.model.split import (
@@ -23,7 +24,6 @@ from wyoming_kokoro.model.split import (
     plan_head,
     split_graph,
 )
-from wyoming_kokoro.parity import compare
 from wyoming_kokoro.synth.pipeline import Engine
 from wyoming_kokoro.synth.scheduler import drive
 

@@ -1,6 +1,7 @@
-"""Does the server sound like the full model? `python -m wyoming_kokoro.parity`
+"""Does the server sound like the full model? `python -m bench.parity`
+(from the repository root)
 
-For each sentence of a public set (wyoming_kokoro/data/parity_sentences.json) it compares
+For each sentence of a public set (bench/data/parity_sentences.json) it compares
 what a loopback server sends, in each `--streaming-decoder` mode, with the full model's own
 output (one call of the unsplit graph, trimmed as the server trims it): log-spectral distance
 on loud frames (per sentence, and within ±2 decoder frames of the head's seam), loudness,
@@ -9,14 +10,13 @@ the share of samples identical to the full model, and the errors two recognisers
 reports first audio and the silence a player would have to insert.
 
 Needs the test extra (faster-whisper and the recognisers). Unknown options go to the server;
-pin it to a slow machine with `taskset -c 0 python -m wyoming_kokoro.parity --threads 1`.
+pin it to a slow machine with `taskset -c 0 python -m bench.parity --threads 1`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.resources
 import json
 import os
 import platform
@@ -30,9 +30,9 @@ from wyoming.audio import AudioChunk
 from wyoming.client import AsyncClient
 from wyoming.tts import Synthesize, SynthesizeVoice
 
-from wyoming_kokoro import asr
+from bench import asr
+from bench.client import continuity
 from wyoming_kokoro import audio as pcm
-from wyoming_kokoro.bench_client import continuity
 
 LANGUAGE_CODES = {"en": "a", "es": "e", "fr": "f", "it": "i", "pt": "p", "ja": "j", "zh": "z"}
 N_FFT, HOP = 512, 128
@@ -69,7 +69,7 @@ class Comparison:
 
 
 def load_sentences(languages: list[str], limit: int | None) -> list[Item]:
-    source = importlib.resources.files("wyoming_kokoro") / "data" / "parity_sentences.json"
+    source = Path(__file__).parent / "data" / "parity_sentences.json"
     data = json.loads(source.read_text(encoding="utf-8"))
     return [Item(lang, text) for lang in languages for text in data[lang][:limit]]
 
@@ -273,7 +273,7 @@ def cpu_header(threads: int | None) -> dict:
 
 
 async def run(args: argparse.Namespace, server_args: list[str]) -> dict:
-    from wyoming_kokoro.bench_server import ServerProcess
+    from bench.server import ServerProcess
     from wyoming_kokoro.loader import load_engine
     from wyoming_kokoro.settings import parse_settings
 
@@ -313,7 +313,7 @@ async def run(args: argparse.Namespace, server_args: list[str]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m wyoming_kokoro.parity",
+    parser = argparse.ArgumentParser(prog="python -m bench.parity",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--modes", default="on,off", type=lambda s: s.split(","),
                         help="--streaming-decoder modes to run (default %(default)s)")
