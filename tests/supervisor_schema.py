@@ -1,12 +1,14 @@
 """The Home Assistant Supervisor's add-on ("app") validation, copied by
-tools/vendor_supervisor.py from home-assistant/supervisor 2026.08.0 (commit 0b5b0ce15f30f5881962ccb1abbac329a6556b65),
-files supervisor/const.py, supervisor/apps/const.py, supervisor/docker/const.py, supervisor/docker/utils.py, supervisor/validate.py, supervisor/apps/options.py, supervisor/apps/validate.py. Apache License 2.0, like this project.
+tools/vendor_supervisor.py from home-assistant/supervisor 2026.08.0
+(commit 0b5b0ce15f30f5881962ccb1abbac329a6556b65), Apache License 2.0 like this project; from
+supervisor/const.py, supervisor/apps/const.py, supervisor/docker/const.py,
+supervisor/docker/utils.py, supervisor/validate.py, supervisor/apps/options.py,
+supervisor/apps/validate.py.
 
 Do not edit: run the tool again for another Supervisor release. Longer than this project's
 modules because it is the Supervisor's code, kept whole (the schemas and everything they use).
 """
 # ruff: noqa
-# fmt: off
 
 from __future__ import annotations
 

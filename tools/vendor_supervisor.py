@@ -19,6 +19,7 @@ import argparse
 import ast
 import re
 import subprocess
+import textwrap
 from pathlib import Path
 
 # In import order: a file uses names only from files above it.
@@ -57,14 +58,14 @@ def _create_device_filter(str_filter: str) -> dict[str, Any]:
 STAND_IN_NAMES = {"CoreSys", "CoreSysAttributes", "HardwareNotFound", "Device",
                   "_create_device_filter"}
 HEADER = '''"""The Home Assistant Supervisor's add-on ("app") validation, copied by
-tools/vendor_supervisor.py from home-assistant/supervisor {tag} (commit {commit}),
-files {files}. Apache License 2.0, like this project.
+tools/vendor_supervisor.py from home-assistant/supervisor {tag}
+(commit {commit}), Apache License 2.0 like this project; from
+{files}.
 
 Do not edit: run the tool again for another Supervisor release. Longer than this project's
 modules because it is the Supervisor's code, kept whole (the schemas and everything they use).
 """
 # ruff: noqa
-# fmt: off
 
 from __future__ import annotations
 
@@ -143,7 +144,8 @@ def main() -> None:
     commit = subprocess.run(["git", "-C", str(args.repo), "rev-list", "-n1", args.tag],
                             check=True, capture_output=True, text=True).stdout.strip()
     segments, used = collect(args.repo, args.tag)
-    text = HEADER.format(tag=args.tag, commit=commit, files=", ".join(used))
+    files = textwrap.fill(", ".join(used), 96)
+    text = HEADER.format(tag=args.tag, commit=commit, files=files)
     text += STAND_INS + "\n\n" + "\n\n\n".join(segments) + "\n"
     args.out.write_text(text, encoding="utf-8")
     print(f"{args.out}: {len(segments)} definitions from {len(used)} files of {args.tag}")
