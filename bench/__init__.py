@@ -7,5 +7,6 @@ for the judges (faster-whisper and the Whisper models):
   run.py the phases, config.py the command line, client.py / http_api.py the timing
   clients, load.py concurrency and RSS, server.py the server under test, report.py the table.
 - `python -m bench.parity`: does the server sound like the full model (docs/parity.md);
-  asr.py the offline recognisers it and the tests judge speech with.
+  measures.py how far sent audio is from the full model, asr.py the offline recognisers
+  it and the tests judge speech with.
 """

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from bench import asr
-from bench.parity import Comparison, compare, hear, load_sentences, pick_voices
+from bench.measures import Comparison, compare
+from bench.parity import hear, load_sentences, pick_voices
 from wyoming_kokoro.synth.pipeline import Engine
 
 from .support import ServerThread, planning_at

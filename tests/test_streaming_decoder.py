@@ -11,7 +11,7 @@ import numpy as np
 import onnx
 import pytest
 
-from bench.parity import compare
+from bench.measures import compare
 from wyoming_kokoro import audio as pcm
 from wyoming_kokoro.model.kokoro import KokoroModel
 from wyoming_kokoro.model.split import (
