@@ -13,7 +13,7 @@ import numpy as np
 from wyoming.client import AsyncClient
 from wyoming.event import Event
 
-from wyoming_kokoro import asr
+from bench import asr
 from wyoming_kokoro.config import service_config, wyoming_config
 from wyoming_kokoro.service import KokoroService
 from wyoming_kokoro.settings import Settings

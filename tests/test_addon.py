@@ -1,7 +1,9 @@
 """The Home Assistant add-on, the Docker images and the discovery files, without Docker or HA.
 
-No Docker engine or Supervisor runs in CI, so this checks what they would check, from
-their documented rules (Supervisor: supervisor/addons/validate.py and options.py):
+No Docker engine or Supervisor runs in CI, so this checks what they would check; the
+manifests and options with the Supervisor's own validation code (tests/supervisor_schema.py,
+copied from Supervisor 2026.08.0's supervisor/apps/validate.py and options.py by
+tools/vendor_supervisor.py, since the Supervisor is not on PyPI):
 - the manifests (config.yaml, build.yaml, repository.yaml, translations) — the Supervisor
   drops unknown keys and bad options silently, so a typo would only show on a user's box;
 - the s6 service scripts, executed with a bashio test double (tests/bashio_double) whose
@@ -13,7 +15,9 @@ their documented rules (Supervisor: supervisor/addons/validate.py and options.py
 
 from __future__ import annotations
 
+import copy
 import json
+import logging
 import os
 import re
 import shlex
@@ -22,16 +26,21 @@ import struct
 import subprocess
 import sys
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
 import pytest
+import voluptuous as vol
 import yaml
 
 from wyoming_kokoro import __version__
 from wyoming_kokoro.settings import ENV_PREFIX, Settings, build_parser, parse_settings
+
+from . import supervisor_schema as supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
 S6 = ROOT / "addon" / "etc" / "s6-overlay" / "s6-rc.d"
@@ -66,135 +75,91 @@ def _no_server_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
-# ---- the Supervisor's rules, restated --------------------------------------------------
+# ---- the Supervisor's own validation (tests/supervisor_schema.py, pinned copy) ----------
 
-ARCH_ALL = {"armhf", "armv7", "aarch64", "amd64", "i386"}
-SLUG = re.compile(r"[-_.A-Za-z0-9]+")
-PORT_KEY = re.compile(r"\d+(?:/tcp|/udp)?")
-# Supervisor 2026.07+ (supervisor/apps/validate.py RE_VOLUME, apps/const.py MappingType); the
-# legacy names still parse but log a deprecation warning on every start.
-MAP_ENTRY = re.compile(
-    r"(data|config|ssl|local_apps|addons|backup|share|media|homeassistant_config"
-    r"|all_app_configs|all_addon_configs|app_config|addon_config)(?::(rw|ro))?")
-LEGACY_MAPS = {"addons", "all_addon_configs", "addon_config", "config"}
-HA_VERSION = re.compile(r"20\d\d\.\d{1,2}\.\d+(?:\.dev\d{8})?")
-BUILD_IMAGE = re.compile(r"([a-zA-Z\-.:\d{}]+/)*?([\-\w{}]+)/([\-\w{}]+)(:[.\-\w{}]+)?")
-STARTUP = {"initialize", "system", "services", "application", "once"}
-BOOT = {"auto", "manual", "manual_only"}
-# Every top-level key the Supervisor reads from config.yaml; anything else it ignores.
-CONFIG_KEYS = {
-    "name", "version", "slug", "description", "arch", "machine", "url", "startup", "boot",
-    "init", "advanced", "stage", "ports", "ports_description", "watchdog", "webui", "ingress",
-    "ingress_port", "ingress_entry", "ingress_stream", "panel_icon", "panel_title",
-    "panel_admin", "homeassistant", "host_network", "host_pid", "host_ipc", "host_uts",
-    "host_dbus", "devices", "udev", "tmpfs", "map", "environment", "privileged", "apparmor",
-    "full_access", "audio", "video", "gpio", "usb", "uart", "devicetree", "kernel_modules",
-    "realtime", "hassio_api", "hassio_role", "homeassistant_api", "stdin", "legacy",
-    "docker_api", "auth_api", "services", "discovery", "backup_exclude", "backup_pre",
-    "backup_post", "backup", "options", "schema", "image", "ulimits", "timeout", "journald",
-    "breaking_versions",
-}
-BUILD_KEYS = {"build_from", "squash", "args", "labels"}
-ELEMENT = re.compile(
-    r"(?P<kind>str|password|int|float)(?:\((?P<lo>[\d.]+)?,(?P<hi>[\d.]+)?\))?"
-    r"|(?P<simple>bool|email|url|port)"
-    r"|match\((?P<match>.*)\)"
-    r"|list\((?P<list>.+)\)")
+class SupervisorAdvisory(AssertionError):
+    """The Supervisor logged a warning: a deprecated, ignored or dropped entry."""
 
 
-def element_match(element: str) -> tuple[re.Match[str], bool]:
-    """A schema element ('float(0,5)', 'str?', 'list(a|b)') → its parts and optionality."""
-    optional = element.endswith("?")
-    match = ELEMENT.fullmatch(element[:-1] if optional else element)
-    if match is None:
-        raise ValueError(f"unknown schema element {element!r}")
-    return match, optional
+@contextmanager
+def no_advisories() -> Iterator[None]:
+    """Fail on any warning the Supervisor's validation logs (it logs instead of refusing)."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = supervisor._LOGGER
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+    if records:
+        raise SupervisorAdvisory("; ".join(r.getMessage() for r in records))
+
+
+def supervisor_config(config: dict[str, Any]) -> dict[str, Any]:
+    """config.yaml as the Supervisor stores it (unknown keys dropped, defaults filled)."""
+    with no_advisories():
+        return supervisor.SCHEMA_APP_CONFIG(copy.deepcopy(config))
+
+
+def check_options(options: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """What the Supervisor does before writing /data/options.json; ValueError where it would
+    refuse, and where it would drop an option (it only logs that)."""
+    try:
+        with no_advisories():
+            return supervisor.AppOptions(None, schema, "Kokoro TTS", "kokoro").validate(
+                copy.deepcopy(options))
+    except (vol.Invalid, SupervisorAdvisory) as err:
+        raise ValueError(str(err)) from err
 
 
 def check_value(element: str, value: Any) -> None:
-    """Raise ValueError where the Supervisor would refuse the option value."""
-    match, _ = element_match(element)
-    if value is None:
-        raise ValueError("missing value")
-    kind = match.group("kind")
-    lo = float(match.group("lo")) if match.group("lo") else None
-    hi = float(match.group("hi")) if match.group("hi") else None
-    if kind in ("str", "password"):
-        measured: float = len(str(value))
-    elif kind == "int":
-        if isinstance(value, bool) or int(value) != value:
-            raise ValueError(f"{value!r} is not an int")
-        measured = int(value)
-    elif kind == "float":
-        if isinstance(value, bool):
-            raise ValueError(f"{value!r} is not a float")
-        measured = float(value)
-    elif match.group("simple") == "bool":
-        if not isinstance(value, bool):
-            raise ValueError(f"{value!r} is not a bool")
-        return
-    elif match.group("simple") == "port":
-        if not 1 <= int(value) <= 65535:
-            raise ValueError(f"{value!r} is not a port")
-        return
-    elif match.group("simple") in ("email", "url"):
-        if not isinstance(value, str) or not value:
-            raise ValueError(f"{value!r} is not a {match.group('simple')}")
-        return
-    elif match.group("match") is not None:
-        if re.match(match.group("match"), str(value)) is None:
-            raise ValueError(f"{value!r} does not match {match.group('match')!r}")
-        return
-    else:
-        if str(value) not in match.group("list").split("|"):
-            raise ValueError(f"{value!r} is not one of {match.group('list')}")
-        return
-    if (lo is not None and measured < lo) or (hi is not None and measured > hi):
-        raise ValueError(f"{value!r} is outside {lo}..{hi}")
+    """ValueError where the Supervisor would refuse `value` for a schema element."""
+    check_options({"option": value}, {"option": element})
 
 
-def check_options(options: dict[str, Any], schema: dict[str, Any]) -> None:
-    """What the Supervisor does before writing /data/options.json."""
-    for key, value in options.items():
-        if key not in schema:
-            raise ValueError(f"option {key!r} is not in the schema")
-        element = schema[key]
-        if isinstance(element, list):
-            if not isinstance(value, list):
-                raise ValueError(f"option {key!r} must be a list")
-            for item in value:
-                check_value(element[0], item)
-        else:
-            check_value(element, value)
-    for key, element in schema.items():
-        first = element[0] if isinstance(element, list) else element
-        if key not in options and not first.endswith("?"):
-            raise ValueError(f"required option {key!r} has no default")
+def test_the_copy_is_the_supervisors_validation() -> None:
+    """The pinned copy refuses what the Supervisor refuses (spot checks of its rules), so a
+    broken copy cannot pass config.yaml by accepting everything."""
+    good = {"name": "x", "version": "1.0.0", "slug": "x", "description": "d", "arch": ["amd64"]}
+    supervisor_config(good)
+    for key, bad in (("slug", "a b"), ("arch", ["sparc"]), ("timeout", 5), ("startup", "x"),
+                     ("image", "ghcr.io/o/i:1.0"), ("ports", {"10200/xyz": None}),
+                     ("schema", {"k": "float(a,b)"})):
+        with pytest.raises(vol.Invalid):
+            supervisor_config({**good, key: bad})
+    with pytest.raises(SupervisorAdvisory, match="legacy map type"):
+        supervisor_config({**good, "map": ["addon_config:rw"]})
+    assert "bogus" not in supervisor_config({**good, "bogus": 1})  # dropped silently
+    with pytest.raises(ValueError, match="does not exist"):
+        check_options({"other": 1}, {"known": "int?"})  # the Supervisor only logs this
+    for element, bad in (("int(1,8)", 9), ("float(0.5,2)", 0.1), ("bool", "maybe"),
+                         ("list(a|b)", "c"), ("match(^x+$)", "y"), ("str(2,)", "a")):
+        with pytest.raises(ValueError):
+            check_value(element, bad)
 
 
 # ---- manifests ---------------------------------------------------------------------------
 
-def test_config_required_keys_and_types(config: dict[str, Any]) -> None:
-    assert set(config) <= CONFIG_KEYS, f"keys the Supervisor ignores: {set(config) - CONFIG_KEYS}"
-    for key in ("name", "version", "slug", "description", "arch"):
-        assert config.get(key), f"config.yaml needs {key}"
-    assert all(isinstance(config[k], str) for k in ("name", "version", "slug", "description"))
-    assert SLUG.fullmatch(config["slug"])
+def test_config_passes_the_supervisors_schema(config: dict[str, Any]) -> None:
+    """The Supervisor's SCHEMA_APP_CONFIG accepts config.yaml without an advisory, and keeps
+    every key (it drops unknown ones silently, so a typo would only show on a user's box)."""
+    stored = supervisor_config(config)
+    assert set(config) <= set(stored), f"keys the Supervisor ignores: {set(config) - set(stored)}"
     assert config["url"].startswith("https://")
-    assert config["arch"] == ["amd64", "aarch64"] and set(config["arch"]) <= ARCH_ALL
-    assert config["init"] is False, "the base image's s6-overlay is PID 1"
-    assert config.get("startup", "application") in STARTUP
-    assert config.get("boot", "auto") in BOOT
-    assert 10 <= config.get("timeout", 10) <= 300
-    assert HA_VERSION.fullmatch(str(config["homeassistant"])), "a minimum Home Assistant version"
+    assert config["arch"] == ["amd64", "aarch64"]
+    assert stored["init"] is False, "the base image's s6-overlay is PID 1"
+    assert re.fullmatch(r"20\d\d\.\d{1,2}\.\d+", str(config["homeassistant"])), \
+        "a minimum Home Assistant version (a release, so the store can compare it)"
 
 
 def test_image_is_the_published_one(config: dict[str, Any]) -> None:
     """The Supervisor pulls `image` (per arch, tag = version) instead of building on the
     device; it must be what .github/workflows/builder.yaml pushes, under the repository's
     owner (repository.yaml url)."""
-    image = config["image"]
-    assert BUILD_IMAGE.fullmatch(image) and "{arch}" in image and ":" not in image
+    image = supervisor_config(config)["image"]  # the Supervisor's docker_image: no tag
+    assert "{arch}" in image
     owner = load(ROOT / "repository.yaml")["url"].rstrip("/").split("/")[-2]
     assert image == f"ghcr.io/{owner}/{{arch}}-addon-kokoro"
 
@@ -209,34 +174,32 @@ def test_version_is_the_package_version(config: dict[str, Any]) -> None:
 def test_ports_discovery_map_and_backups(config: dict[str, Any]) -> None:
     assert config["ports"] == {"10200/tcp": None, "8880/tcp": None}, \
         "reached over the internal network only"
-    assert all(PORT_KEY.fullmatch(k) for k in config["ports"])
+    stored = supervisor_config(config)  # ports, map entries (no legacy ones), backup_exclude
     assert set(config["ports_description"]) == set(config["ports"])
     assert config["discovery"] == ["wyoming"]
     assert config["map"] == ["app_config:rw"], "the add-on's public folder, as /config"
-    assert all(MAP_ENTRY.fullmatch(entry) for entry in config["map"])
-    assert not {entry.split(":")[0] for entry in config["map"]} & LEGACY_MAPS
+    assert stored["map"] == [{"type": "app_config", "read_only": False}]
     assert {"*.onnx", "*.npz", "*.bin"} <= set(config["backup_exclude"])
-    assert all(isinstance(p, str) for p in config["backup_exclude"])
 
 
 def test_schema_elements_and_defaults(config: dict[str, Any]) -> None:
     schema, options = config["schema"], config["options"]
+    assert supervisor_config(config)["schema"] == schema  # every element one it knows
     for key, element in schema.items():
         assert re.fullmatch(r"[a-z][a-z0-9_]*", key), key
         if isinstance(element, list):
             assert len(element) == 1 and isinstance(element[0], str), key
-            element_match(element[0])
-        else:
-            element_match(element)
-    check_options(options, schema)
-    assert "custom" in element_match(schema["model"])[0].group("list").split("|")
+    assert check_options(options, schema) == options
+    model = supervisor.RE_SCHEMA_ELEMENT.match(schema["model"])
+    assert model is not None and "custom" in model.group("list").split("|")
 
 
 def test_schema_rejects_what_the_server_would() -> None:
-    """The schema's ranges stop bad values in the UI instead of a failed start."""
+    """The schema's ranges stop bad values in the UI instead of a failed start. (A bool
+    takes what voluptuous's Boolean takes: "yes"/"on"/1 are stored as true.)"""
     schema = load(ROOT / "config.yaml")["schema"]
     for key, bad in (("speed", 5.0), ("speed", 0.1), ("volume", 0.0), ("sentence_silence", 6.0),
-                     ("model", "b20"), ("threads", 0), ("streaming", "yes")):
+                     ("model", "b20"), ("threads", 0), ("streaming", "sometimes")):
         with pytest.raises(ValueError):
             check_value(schema[key], bad)
     for blend in ("no_equals_sign", "=af_bella", "bad name=af_bella", "af_x="):
@@ -246,10 +209,10 @@ def test_schema_rejects_what_the_server_would() -> None:
 
 def test_build_yaml(config: dict[str, Any]) -> None:
     build = load(ROOT / "build.yaml")
-    assert set(build) <= BUILD_KEYS
+    stored = supervisor.SCHEMA_BUILD_CONFIG(copy.deepcopy(build))
+    assert set(build) <= set(stored), "keys the Supervisor ignores"
     assert set(build["build_from"]) == set(config["arch"])
     for arch, image in build["build_from"].items():
-        assert BUILD_IMAGE.fullmatch(image), image
         # Python 3.11: misaki does not support 3.13 (trixie), bookworm ships 3.11.
         assert image == f"ghcr.io/home-assistant/{arch}-base-debian:bookworm"
     assert all(isinstance(v, str) for v in build.get("args", {}).values())
@@ -264,7 +227,7 @@ def test_repository_yaml(config: dict[str, Any]) -> None:
 
 def test_translations_explain_every_option(config: dict[str, Any]) -> None:
     english = load(ROOT / "translations" / "en.yaml")
-    assert set(english) <= {"configuration", "network"}
+    assert supervisor.SCHEMA_APP_TRANSLATIONS(copy.deepcopy(english)) == english
     assert set(english["configuration"]) == set(config["schema"])
     for key, text in english["configuration"].items():
         assert set(text) <= {"name", "description"}, key

@@ -11,13 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from wyoming_kokoro.bench import BenchConfig, build_bench_parser, config_from_args, run_bench
-from wyoming_kokoro.bench_client import BenchError, continuity, words
-from wyoming_kokoro.bench_report import jain, render, summary
-from wyoming_kokoro.bench_server import check_loopback
+from bench.client import BenchError, continuity, words
+from bench.config import BenchConfig, build_bench_parser, config_from_args
+from bench.report import jain, render, summary
+from bench.run import run_bench
+from bench.server import check_loopback
 
 from .http_support import http_on
 from .support import ServerThread
+
+ROOT = Path(__file__).resolve().parent.parent  # `python -m bench` runs from here
 
 CHUNK = 0.5  # seconds of audio per made-up chunk
 
@@ -141,9 +144,9 @@ def test_command_line_starts_its_own_server(data_dir: Path, tmp_path: Path) -> N
     bench_args = ["--quick", "--no-model", "--clients", "1", "--rss-requests", "1"]
     args = [*bench_args, "--json", str(out),
             "--model", "bundle", "--no-download", "--data-dir", str(data_dir), "--threads", "2"]
-    proc = subprocess.run([sys.executable, "-m", "wyoming_kokoro.bench", *args],
+    proc = subprocess.run([sys.executable, "-m", "bench", *args],
                           capture_output=True, text=True, timeout=240, check=False,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(out.read_text())
     check_result(result, config_from_args(build_bench_parser().parse_args(bench_args)),
@@ -155,10 +158,10 @@ def test_command_line_starts_its_own_server(data_dir: Path, tmp_path: Path) -> N
 
 def test_a_server_that_cannot_start_is_reported(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "wyoming_kokoro.bench", "--quick", "--no-model",
+        [sys.executable, "-m", "bench", "--quick", "--no-model",
          "--model", str(tmp_path / "missing.onnx"), "--no-download", "--data-dir",
          str(tmp_path)], capture_output=True, text=True, timeout=120, check=False,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=ROOT)
     assert proc.returncode == 1 and "bench failed" in proc.stderr
 
 
@@ -166,8 +169,8 @@ def test_slow_machine_on_any_machine() -> None:
     """--cpus pins the server like taskset, --hog puts busy processes beside it."""
     import os
 
-    from wyoming_kokoro.bench import build_bench_parser, config_from_args
-    from wyoming_kokoro.bench_server import CpuHog
+    from bench.config import build_bench_parser, config_from_args
+    from bench.server import CpuHog
 
     args, _ = build_bench_parser().parse_known_args(["--cpus", "0", "--hog", "1"])
     cfg = config_from_args(args)
@@ -178,3 +181,27 @@ def test_slow_machine_on_any_machine() -> None:
     assert not hog.procs
     with pytest.raises(SystemExit):
         build_bench_parser().parse_known_args(["--cpus", "999"])
+
+
+def test_the_benchmark_stays_out_of_the_package() -> None:
+    """bench/ is a developer tool beside the package: nothing in wyoming_kokoro imports it or
+    psutil, psutil is only the `bench` extra (which `test` pulls), and the wheel packs only
+    wyoming_kokoro (so bench/ and its data never ship)."""
+    import ast
+    import tomllib
+
+    package = ROOT / "wyoming_kokoro"
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            found += [f"{path.relative_to(ROOT)}: {n}" for n in names
+                      if n.split(".")[0] in ("bench", "psutil")]
+    assert not found, found
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert not any(d.startswith("psutil") for d in project["project"]["dependencies"])
+    extras = project["project"]["optional-dependencies"]
+    assert any(d.startswith("psutil") for d in extras["bench"])
+    assert "wyoming-kokoro[bench]" in extras["test"]
+    assert project["tool"]["setuptools"]["packages"]["find"]["include"] == ["wyoming_kokoro*"]

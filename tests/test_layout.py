@@ -6,10 +6,10 @@ Layers, lowest first (a module may import its own layer or lower, never higher):
   phonemes  spans → phoneme strings → tokens
   model     the ONNX graph: assets, session, contract, split decoder, precision
   synth     text → PCM for every request, one worker pool
-  assembly  loader: settings → a ready engine
+  assembly  loader: a typed config → a ready engine; service: what both doors share
   doors     wyoming/ and speech_api/: the two ways in
-  app       settings, __main__, speak, health: what a user runs
-  dev       benchmark and quality judges (not needed to serve)
+  app       settings, config, __main__, speak, health: what a user runs
+The benchmark and the quality judges live outside the package, in bench/.
 """
 
 from __future__ import annotations
@@ -20,15 +20,13 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "wyoming_kokoro"
-LAYERS = ["base", "text", "phonemes", "model", "synth", "assembly", "doors", "app", "dev"]
+LAYERS = ["base", "text", "phonemes", "model", "synth", "assembly", "doors", "app"]
 PLACES = {
     "": "base", "languages": "base", "voices": "base", "audio": "base",
     "text": "text", "phonemes": "phonemes", "model": "model", "synth": "synth",
     "loader": "assembly", "service": "assembly",  # service: what both doors share
     "wyoming": "doors", "speech_api": "doors",
     "settings": "app", "config": "app", "__main__": "app", "speak": "app", "health": "app",
-    "bench": "dev", "bench_client": "dev", "bench_http": "dev", "bench_load": "dev",
-    "bench_report": "dev", "bench_server": "dev", "parity": "dev", "asr": "dev",
 }
 MAX_LINES = 300
 LONG_REASON = "Long because"

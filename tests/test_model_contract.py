@@ -105,34 +105,75 @@ def test_style_row_is_token_count_minus_one(synthetic_engine: Engine) -> None:
         assert np.abs(audio).max() == pytest.approx(n / 1000, rel=1e-2)  # row n−1 → (n)/1000
 
 
+class RunSpy:
+    """Wraps `model.run` for one test: every call's ids and what it did (output length, or
+    the overflow it raised), so a test sees the engine's real calls, not its own guess."""
+
+    def __init__(self, model: KokoroModel) -> None:
+        self.model, self.original = model, model.run
+        self.calls: list[tuple[list[int], int | DurationOverflowError]] = []
+
+    def __enter__(self) -> RunSpy:
+        def run(ids, style, speed=1.0):
+            try:
+                audio = self.original(ids, style, speed)
+            except DurationOverflowError as err:
+                self.calls.append((list(ids), err))
+                raise
+            self.calls.append((list(ids), len(audio)))
+            return audio
+
+        self.model.run = run  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.model.run = self.original  # type: ignore[method-assign]
+
+    def rendered(self) -> list[tuple[list[int], int]]:
+        return [(ids, out) for ids, out in self.calls if isinstance(out, int)]
+
+
+def without(ids: list[int], token: int) -> list[int]:
+    return [i for i in ids if i != token]
+
+
 def test_engine_resplits_overflowing_segment(synthetic_engine: Engine) -> None:
+    """A segment that fits the bucket's tokens but not its alignment window is split and
+    rendered again: every token is rendered exactly once, in order, and no call's audio was
+    cut at the window (each is exactly as long as its own durations say)."""
     voice = synthetic_engine.voices.voices["af_one"]
-    # 14 symbols: 'ˈ' is id 156 → 2 frames; 'a' 43 → 4 frames; overflow for the whole segment
+    # 14 symbols, 'a' (id 43) lasts 4 frames: 2 + 12·4 + 2·(space) frames > the 40 of b16
     phonemes = "aaaa aaaa aaaa"
     ids = synthetic_engine.vocab.encode(phonemes)
+    assert len(ids) <= synthetic_engine.model.capacity < len(ids) + 1
     assert expected_frames(ids) > 40
-    audio = synthetic_engine.render_phonemes(phonemes, voice)
-    assert len(audio) > 0  # rendered in several calls instead of truncating
+    space = synthetic_engine.vocab.encode(" ")[0]
+    with RunSpy(synthetic_engine.model) as spy:
+        audio = synthetic_engine.render_phonemes(phonemes, voice)
+    first_ids, first = spy.calls[0]
+    assert first_ids == ids and isinstance(first, DurationOverflowError)
+    rendered = spy.rendered()
+    assert len(rendered) >= 2
+    assert without([t for part, _ in rendered for t in part], space) == without(ids, space)
+    for part, length in rendered:  # not truncated at the 40-frame window
+        assert expected_frames(part) <= 40 and length == expected_frames(part) * 480 + 3120
+    assert len(audio) >= sum(length for _, length in rendered) - 2 * 480  # all of it kept
 
 
 def test_engine_splits_text_to_bucket_capacity(synthetic_engine: Engine) -> None:
-    calls: list[int] = []
-    model = synthetic_engine.model
-    original = model.run
-
-    def spy(ids, style, speed=1.0):
-        calls.append(len(ids))
-        return original(ids, style, speed)
-
-    model.run = spy  # type: ignore[method-assign]
-    try:
-        phonemes = "mrw mrw mrw mrw mrw mrw mrw mrw mrw"  # 1-frame symbols, 35 > capacity 14
-        voice = synthetic_engine.voices.voices["af_two"]
-        from wyoming_kokoro.phonemes.strings import split_phonemes
-
-        pieces = split_phonemes(phonemes, model.capacity)
-        for piece in pieces:
-            synthetic_engine.render_phonemes(piece, voice)
-    finally:
-        model.run = original  # type: ignore[method-assign]
-    assert len(calls) == len(pieces) >= 3 and all(n <= 14 for n in calls)
+    """Text longer than the bucket goes through the engine's own path (front end, G2P,
+    `Engine._pieces`): each model call fits the 14-token capacity, the calls together carry
+    the sentence's phonemes exactly once and in order, and all their audio is returned."""
+    text = "Please turn off every light in the kitchen and lock the back door now."
+    voice = synthetic_engine.voices.voices["af_two"]
+    phonemes = synthetic_engine.phonemize(text, voice.language)
+    space = synthetic_engine.vocab.encode(" ")[0]
+    want = without(synthetic_engine.vocab.encode(phonemes), space)
+    assert len(want) > 3 * synthetic_engine.model.capacity
+    with RunSpy(synthetic_engine.model) as spy:
+        audio = synthetic_engine.synthesize(text, voice)
+    rendered = spy.rendered()
+    assert len(rendered) >= 4
+    assert all(len(part) <= synthetic_engine.model.capacity for part, _ in spy.calls)
+    assert without([t for part, _ in rendered for t in part], space) == want
+    assert len(audio) >= sum(length for _, length in rendered)  # every call's audio (+ gaps)

@@ -1,5 +1,5 @@
 """Parity gate: what the server sends with the streaming decoder on must sound like the full
-model (issue targets; the full report is `python -m wyoming_kokoro.parity`, docs/parity.md).
+model (issue targets; the full report is `python -m bench.parity`, docs/parity.md).
 The planner is told the machine runs at rtf 0.08 (whatever it really does), so most
 sentences here get a head."""
 
@@ -11,8 +11,9 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from wyoming_kokoro import asr
-from wyoming_kokoro.parity import Comparison, compare, hear, load_sentences, pick_voices
+from bench import asr
+from bench.measures import Comparison, compare
+from bench.parity import hear, load_sentences, pick_voices
 from wyoming_kokoro.synth.pipeline import Engine
 
 from .support import ServerThread, planning_at

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
-from wyoming_kokoro.bench_client import continuity
+from bench.client import continuity
 from wyoming_kokoro.config import engine_config
 from wyoming_kokoro.loader import load_engine
 from wyoming_kokoro.settings import Settings

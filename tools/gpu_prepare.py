@@ -11,7 +11,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from wyoming_kokoro.phonemes.g2p import G2PRegistry, Vocab  # noqa: E402
+from wyoming_kokoro.phonemes.g2p import G2PRegistry, Vocab
 
 TEXTS = {
     "short": "Turned on the kitchen lights.",

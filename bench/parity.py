@@ -1,6 +1,7 @@
-"""Does the server sound like the full model? `python -m wyoming_kokoro.parity`
+"""Does the server sound like the full model? `python -m bench.parity`
+(from the repository root)
 
-For each sentence of a public set (wyoming_kokoro/data/parity_sentences.json) it compares
+For each sentence of a public set (bench/data/parity_sentences.json) it compares
 what a loopback server sends, in each `--streaming-decoder` mode, with the full model's own
 output (one call of the unsplit graph, trimmed as the server trims it): log-spectral distance
 on loud frames (per sentence, and within ±2 decoder frames of the head's seam), loudness,
@@ -9,20 +10,19 @@ the share of samples identical to the full model, and the errors two recognisers
 reports first audio and the silence a player would have to insert.
 
 Needs the test extra (faster-whisper and the recognisers). Unknown options go to the server;
-pin it to a slow machine with `taskset -c 0 python -m wyoming_kokoro.parity --threads 1`.
+pin it to a slow machine with `taskset -c 0 python -m bench.parity --threads 1`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.resources
 import json
 import os
 import platform
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,14 +30,12 @@ from wyoming.audio import AudioChunk
 from wyoming.client import AsyncClient
 from wyoming.tts import Synthesize, SynthesizeVoice
 
-from wyoming_kokoro import asr
+from bench import asr
+from bench.client import continuity
+from bench.measures import Comparison, compare
 from wyoming_kokoro import audio as pcm
-from wyoming_kokoro.bench_client import continuity
-from wyoming_kokoro.model.streaming_decoder import SAMPLES_PER_FRAME
 
 LANGUAGE_CODES = {"en": "a", "es": "e", "fr": "f", "it": "i", "pt": "p", "ja": "j", "zh": "z"}
-N_FFT, HOP = 512, 128
-SEAM_HALF_WIDTH = 2 * SAMPLES_PER_FRAME  # ±2 decoder frames around a seam
 
 
 @dataclass
@@ -56,95 +54,10 @@ class Heard:
     worst_deficit_s: float
 
 
-@dataclass
-class Comparison:
-    lsd_db: float | None  # mean over loud frames
-    seam_lsd_db: float | None  # loud frames within ±2 decoder frames of the seam
-    loudness_db: float  # level of the sent audio minus the full model's, loud region
-    identical_share: float  # samples equal to the full model's (after alignment)
-    seam_s: float | None  # where the sent audio becomes the full model's own
-    shift: int = 0  # samples the sent audio was shifted by to align it
-    heard: dict[str, str] = field(default_factory=dict)
-    errors: dict[str, int] = field(default_factory=dict)
-    units: int = 0
-
-
 def load_sentences(languages: list[str], limit: int | None) -> list[Item]:
-    source = importlib.resources.files("wyoming_kokoro") / "data" / "parity_sentences.json"
+    source = Path(__file__).parent / "data" / "parity_sentences.json"
     data = json.loads(source.read_text(encoding="utf-8"))
     return [Item(lang, text) for lang in languages for text in data[lang][:limit]]
-
-
-# -- signal measures ---------------------------------------------------------------------------
-def align(sent: np.ndarray, reference: np.ndarray, search: int = 8, step: int = 240
-          ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Both cut to their overlap after the shift (a multiple of the trimmer's 10 ms frame)
-    that correlates best: the two trims may keep a different amount of lead silence."""
-    best, best_shift = -np.inf, 0
-    for k in range(-search, search + 1):
-        shift = k * step
-        a, b = (sent[shift:], reference) if shift >= 0 else (sent, reference[-shift:])
-        n = min(len(a), len(b))
-        score = float(np.dot(a[:n], b[:n])) if n else -np.inf
-        if score > best:
-            best, best_shift = score, shift
-    shift = best_shift
-    a, b = (sent[shift:], reference) if shift >= 0 else (sent, reference[-shift:])
-    n = min(len(a), len(b))
-    return a[:n], b[:n], shift
-
-
-def _spectrum_db(audio: np.ndarray, floor: float) -> np.ndarray:
-    window = np.hanning(N_FFT)
-    starts = range(0, max(1, len(audio) - N_FFT), HOP)
-    frames = np.stack([np.pad(audio[s : s + N_FFT], (0, max(0, N_FFT - len(audio[s:])))) * window
-                       for s in starts])
-    return 20 * np.log10(np.maximum(np.abs(np.fft.rfft(frames, axis=1)), floor))
-
-
-def frame_distance(sent: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-STFT-frame log-spectral distance (dB) and which frames are loud (within 30 dB of
-    the loudest reference frame); magnitudes floored 60 dB below the reference's peak."""
-    peak = float(np.abs(np.fft.rfft(reference[: N_FFT * (len(reference) // N_FFT)]
-                                     .reshape(-1, N_FFT) * np.hanning(N_FFT), axis=1)).max()
-                 ) if len(reference) >= N_FFT else 1.0
-    floor = max(peak, 1e-6) * 1e-3
-    a, b = _spectrum_db(sent, floor), _spectrum_db(reference, floor)
-    energy = 10 * np.log10(np.sum(10 ** (b / 10), axis=1) + 1e-20)
-    loud = energy > energy.max() - 30
-    return np.sqrt(np.mean((a - b) ** 2, axis=1)), loud
-
-
-def seam_of(sent: np.ndarray, reference: np.ndarray, tolerance: float = 2.5 / 32768
-            ) -> int | None:
-    """First sample from which the sent audio is the full model's own to the end (None: it
-    never differs; 0: it is identical throughout is reported as None too)."""
-    differs = np.flatnonzero(np.abs(sent - reference) > tolerance)
-    if differs.size == 0:
-        return None
-    return int(differs[-1]) + 1
-
-
-def compare(sent: np.ndarray, reference: np.ndarray) -> Comparison:
-    a, b, shift = align(sent, reference)
-    if len(b) < N_FFT:
-        return Comparison(None, None, 0.0, 1.0 if np.array_equal(a, b) else 0.0, None, shift)
-    distance, loud = frame_distance(a, b)
-    seam = seam_of(a, b)
-    seam_lsd = None
-    if seam is not None and seam < len(a) - 1:
-        centres = np.arange(len(distance)) * HOP + N_FFT // 2
-        near = (np.abs(centres - seam) <= SEAM_HALF_WIDTH) & loud
-        seam_lsd = float(distance[near].mean()) if near.any() else None
-    level = lambda x: 20 * np.log10(np.sqrt(np.mean(x**2)) + 1e-9)  # noqa: E731
-    return Comparison(
-        lsd_db=float(distance[loud].mean()) if loud.any() else 0.0,
-        seam_lsd_db=seam_lsd,
-        loudness_db=float(level(a) - level(b)),
-        identical_share=float(np.mean(np.abs(a - b) <= 2.5 / 32768)),
-        seam_s=None if seam is None or seam >= len(a) - 1 else seam / pcm.SAMPLE_RATE,
-        shift=shift,
-    )
 
 
 # -- what the server sends ---------------------------------------------------------------------
@@ -274,7 +187,7 @@ def cpu_header(threads: int | None) -> dict:
 
 
 async def run(args: argparse.Namespace, server_args: list[str]) -> dict:
-    from wyoming_kokoro.bench_server import ServerProcess
+    from bench.server import ServerProcess
     from wyoming_kokoro.config import engine_config
     from wyoming_kokoro.loader import load_engine
     from wyoming_kokoro.settings import parse_settings
@@ -315,7 +228,7 @@ async def run(args: argparse.Namespace, server_args: list[str]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m wyoming_kokoro.parity",
+    parser = argparse.ArgumentParser(prog="python -m bench.parity",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--modes", default="on,off", type=lambda s: s.split(","),
                         help="--streaming-decoder modes to run (default %(default)s)")

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 
 import psutil
 
-from wyoming_kokoro.bench_client import BenchError, describe
+from bench.client import BenchError, describe
 
 MB = 1024 * 1024
 

@@ -10,8 +10,8 @@ from urllib.parse import urlparse
 
 import aiohttp
 
+from bench.client import BenchError, Timing
 from wyoming_kokoro import audio
-from wyoming_kokoro.bench_client import BenchError, Timing
 
 BYTES_PER_SECOND = audio.SAMPLE_RATE * audio.SAMPLE_WIDTH * audio.CHANNELS
 

@@ -7,17 +7,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from wyoming_kokoro import bench_client as client
-from wyoming_kokoro import bench_http
-from wyoming_kokoro.bench_report import jain, percentile, summary
-from wyoming_kokoro.bench_server import MB, MemoryWatch
-
-if TYPE_CHECKING:
-    from wyoming_kokoro.bench import BenchConfig
+from bench import client, http_api
+from bench.config import BenchConfig
+from bench.report import jain, percentile, summary
+from bench.server import MB, MemoryWatch
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -54,7 +50,7 @@ def describe_stats(times_ms: list[float], failures: int, clients: int = 0
 async def _client_loop(uri: str, text: str, requests: int, timeout: float,
                        source: str | None, http: str | None = None) -> list[client.Timing]:
     if http is not None:  # an OpenAI-API client (bench --http)
-        return [await bench_http.speech(http, text, timeout, source) for _ in range(requests)]
+        return [await http_api.speech(http, text, timeout, source) for _ in range(requests)]
     return [await client.synthesize(uri, text, timeout, source) for _ in range(requests)]
 
 
