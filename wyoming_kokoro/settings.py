@@ -1,7 +1,7 @@
 """Every server option once: flag, environment variable, default, validation.
 
-config.py hands each layer its share of the resulting Settings as a typed config. Long
-because each option is one block, its flag, default and check side by side.
+config.py hands each layer its share of the resulting Settings as a typed config.
+Long because each option is one block, its flag, default and check side by side.
 """
 
 from __future__ import annotations
