@@ -31,6 +31,7 @@ class Continuity:
     worst_deficit_s: float  # max of arrival − (first arrival + audio before it); > 0: a gap
     underruns: int  # times a rebuffering player ran dry
     stall_s: float  # total time that player waited
+    longest_s: float = 0.0  # its longest single wait
 
 
 @dataclass
@@ -83,6 +84,7 @@ class Timing:
             "stop_lag_s": self.stop_lag_s,
             "audio_s": self.audio_s, "chunks": len(self.arrivals), "rtf": self.rtf,
             "worst_deficit_s": c.worst_deficit_s, "underruns": c.underruns, "stall_s": c.stall_s,
+            "longest_gap_s": c.longest_s,
         }
 
 
@@ -95,16 +97,17 @@ def continuity(arrivals: list[float], durations: list[float]) -> Continuity:
     received = durations[0]
     worst = -received  # a lone chunk: the whole reply is margin (later chunks are all ≥ this)
     play_end = start + durations[0]
-    underruns, stall = 0, 0.0
+    underruns, stall, longest = 0, 0.0, 0.0
     for arrival, duration in zip(arrivals[1:], durations[1:], strict=True):
         worst = max(worst, arrival - (start + received))
         received += duration
         if arrival > play_end:
             underruns += 1
             stall += arrival - play_end
+            longest = max(longest, arrival - play_end)
             play_end = arrival
         play_end += duration
-    return Continuity(worst, underruns, stall)
+    return Continuity(worst, underruns, stall, longest)
 
 
 class Connection:

@@ -16,6 +16,7 @@ from bench.report import jain, percentile, summary
 from bench.server import MB, MemoryWatch
 
 _LOGGER = logging.getLogger(__name__)
+GAP_S = 0.05  # inserted silence a listener notices
 
 
 async def probe_describe(uri: str, count: int | None = None, interval: float = 0.05,
@@ -115,6 +116,10 @@ async def measure_load(uri: str, cfg: BenchConfig, text: str, text_name: str
             "ttfa_p50_s": p50, "ttfa_p95_s": p95,
             "ttfa_p95_vs_single": p95 / single_ttfa if single_ttfa and p95 else None,
             "stop_lag_max_s": max(t.stop_lag_s for t in timings),
+            # silence a player would insert mid-speech, per request (gap-free: all zero)
+            "silence_max_s": max(t.continuity().stall_s for t in timings),
+            "requests_with_gap": sum(t.continuity().stall_s > GAP_S for t in timings),
+            "longest_gap_s": max(t.continuity().longest_s for t in timings),
             "client_ttfa_median_s": [c for _, _, cts, _ in rounds for c in cts],
             "ttfa_s": ttfa,
         })

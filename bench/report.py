@@ -130,10 +130,12 @@ def render(result: dict) -> str:
                 _num(m["audio_s"]["median"], 2), _num(m["rtf"]["median"], 2),
                 _num(m["worst_deficit_s"]["max"]), str(m["underruns"]),
                 _num(m["stall_s"]["max"]) if m.get("stall_s") else "–",
+                _num(m["longest_gap_s"]["max"]) if m.get("longest_gap_s") else "–",
                 _num((model.get("model_s") or {}).get("median")), _num(m["ttfa_vs_model"], 2),
             ])
     lines += _table(["text", "mode", "TTFA s", "last audio s", "audio s", "RTF",
-                     "worst deficit s", "gaps", "silence s", "model s", "TTFA/model"], rows)
+                     "worst deficit s", "gaps", "silence s", "longest gap s", "model s",
+                     "TTFA/model"], rows)
     lines.append("(worst deficit: latest chunk arrival relative to the end of the audio already "
                  "received, worst run; > 0 is an audible gap; gaps: a player's underruns over "
                  "all runs; silence: most silence one run inserted mid-speech)")
@@ -149,13 +151,17 @@ def render(result: dict) -> str:
                       f"back to back, {c0['rounds']} round(s) per level"]
         lines += _table(
             ["clients", "audio s / wall s", "RTF", "TTFA p50 s", "TTFA p95 s", "p95/single",
-             "fairness", "stop lag max s"],
+             "fairness", "stop lag max s", "silence max s", "with gap", "longest gap s"],
             [[str(c["clients"]), _spread(c["audio_per_wall"], 2), _spread(c["rtf"], 2),
               _num(c["ttfa_p50_s"]), _num(c["ttfa_p95_s"]), _num(c["ttfa_p95_vs_single"], 2),
-              _spread(c["fairness"], 2), _num(c["stop_lag_max_s"])]
+              _spread(c["fairness"], 2), _num(c["stop_lag_max_s"]),
+              _num(c.get("silence_max_s")), str(c.get("requests_with_gap", "–")),
+              _num(c.get("longest_gap_s"))]
              for c in result["concurrency"]])
         lines.append("(fairness: Jain index of per-client audio seconds per second until its last "
-                     "chunk, 1 = fair; stop lag: last audio-chunk → audio-stop)")
+                     "chunk, 1 = fair; stop lag: last audio-chunk → audio-stop; silence: most a "
+                     "player inserted mid-speech in one request; with gap: requests with more "
+                     "than 50 ms)")
     d = result["describe"]
     lines.append("")
     for label, key in (("idle", "idle"), ("saturated", "saturated")):

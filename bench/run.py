@@ -26,12 +26,14 @@ JSON (`--json PATH`), schema "wyoming-kokoro-bench/1"; a Summary is {median, min
   texts: {name: {text, words, first_sentence, first_sentence_words}}
   model: {name: {tokens, audio_s, g2p_s: Summary, model_s: Summary}} | null
   latency: {name: {synthesize|stream: {ttfa_s, ttla_s, audio_s, rtf, worst_deficit_s, stall_s,
+            longest_gap_s,
             stop_lag_s: Summary, underruns: int (total), ttfa_vs_model: float | null,
             requests: [{mode, ref_s, text_done_s, ttfa_s, ttla_s, end_s, stop_lag_s, audio_s,
-                        chunks, rtf, worst_deficit_s, underruns, stall_s}]}}}
+                        chunks, rtf, worst_deficit_s, underruns, stall_s, longest_gap_s}]}}}
   concurrency: [{clients, text, per_client, rounds, audio_per_wall: Summary, rtf: Summary,
                  fairness: Summary, ttfa_p50_s, ttfa_p95_s, ttfa_p95_vs_single,
-                 stop_lag_max_s, client_ttfa_median_s: [..], ttfa_s: [..]}]
+                 stop_lag_max_s, silence_max_s, requests_with_gap, longest_gap_s,
+                 client_ttfa_median_s: [..], ttfa_s: [..]}]
   describe: {idle: D | null, saturated: D | null}, D = {p50_ms, p99_ms, max_ms, n, failures,
             clients}
   memory: {peak_rss_mb, peak_source, rss_requests, rss_start_mb, rss_end_mb, growth_mb,
@@ -97,6 +99,7 @@ def summarize_latency(timings: list[client.Timing], model_s: float | None) -> di
         "ttfa_s": ttfa, "ttla_s": summary(col("ttla_s")), "audio_s": summary(col("audio_s")),
         "rtf": summary(col("rtf")), "worst_deficit_s": summary(col("worst_deficit_s")),
         "stall_s": summary(col("stall_s")), "stop_lag_s": summary(col("stop_lag_s")),
+        "longest_gap_s": summary(col("longest_gap_s")),
         "underruns": int(sum(col("underruns"))),
         "ttfa_vs_model": ttfa["median"] / model_s if ttfa and model_s else None,
         "requests": records,
