@@ -175,3 +175,12 @@ def test_streamed_text_not_arrived_yet_never_holds_audio(
     first = reply.first("audio-chunk")
     assert first is not None and delay < first < 2 * delay  # before the second sentence came
     assert reply.types[-1] == "synthesize-stopped"
+
+
+def test_max_hold_option() -> None:
+    from wyoming_kokoro.settings import parse_settings
+
+    assert parse_settings([]).max_hold == Settings().max_hold == 10.0
+    assert parse_settings(["--max-hold", "0"]).max_hold == 0.0  # start at once
+    with pytest.raises(SystemExit):
+        parse_settings(["--max-hold", "-1"])

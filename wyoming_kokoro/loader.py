@@ -58,6 +58,7 @@ class EngineConfig:
     precision: str
     first_model: str
     plan_rtf: float
+    max_hold: float
     voice: str | None
     blends: list[str]
     speed: float
@@ -195,7 +196,7 @@ def load_engine(config: EngineConfig, warm_up: bool = True) -> Engine:
                                                             assets.bundle), g2p, config.voice)
     options = SynthOptions(speed=config.speed, volume=config.volume,
                            sentence_silence=config.sentence_silence,
-                           max_audio=config.max_audio_seconds)
+                           max_audio=config.max_audio_seconds, max_hold=config.max_hold)
     frontend = FrontEnd(FrontendOptions(
         emoji=EmojiMode(config.emoji),
         lexicon_dir=config.lexicon_dir or config.data_dirs[0] / "lexicon"))

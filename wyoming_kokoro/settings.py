@@ -51,6 +51,7 @@ class Settings:
     streaming: bool = True
     streaming_decoder: bool | None = None  # None = auto (CPU sessions only)
     plan_rtf: float = 0.0  # the streaming decoder plans for at least this slow a machine
+    max_hold: float = 10.0  # most seconds first audio waits so that speech never stalls
     graph_optimize: bool = True  # CPU whole-model sessions run an exactly rewritten graph
     precision: str = "int8"  # int8 models: int8, fp32, fp16 or auto (measured in the background)
     first_model: str = "auto"  # small bucket for a request's first words (bucket models)
@@ -252,6 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="streaming decoder: plan heads for a machine at least this slow (model "
                         "seconds per audio second), e.g. when other work shares the CPU in "
                         "bursts; 0 = as measured (default: %(default)s)")
+    p.add_argument("--max-hold", type=_positive(float, 0.0, inclusive=True, maximum=60.0),
+                   default=d.max_hold, metavar="SECONDS",
+                   help="gap-free first: hold a request's first audio at most this long while "
+                        "the rest of its text could not render before the audio ahead of it "
+                        "plays out (a slow or busy CPU); 0 = start at once, gaps or not "
+                        "(default: %(default)s)")
     p.add_argument("--graph-optimize", choices=("auto", "off"),
                    default="auto",
                    help="CPU whole-model sessions: rewrite the graph once into DATA_DIR/optimized "
@@ -308,7 +315,7 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         streaming=not args.no_streaming,
         streaming_decoder={"on": True, "off": False}.get(args.streaming_decoder),
         graph_optimize=args.graph_optimize != "off", precision=args.precision,
-        first_model=args.first_model, plan_rtf=args.plan_rtf,
+        first_model=args.first_model, plan_rtf=args.plan_rtf, max_hold=args.max_hold,
         zeroconf=args.zeroconf,
         zeroconf_host=args.zeroconf_host, allow_download=not args.no_download,
         http=args.http, http_api_key=args.http_api_key or None,

@@ -16,5 +16,5 @@ class SynthOptions:
     max_pause: float = 10.0  # cap for [pause:…] tags
     max_total_pause: float = 60.0  # and for all of one request's pauses together
     prefetch: int = 2  # rendered pieces held ahead of the sender (bounds memory)
-    max_hold: float = 3.0  # most seconds a slow machine holds first audio to avoid gaps
+    max_hold: float = 10.0  # most seconds a slow or busy machine holds first audio (no gaps)
     max_audio: float = 600.0  # seconds one request (stream) may render; the rest is cut off

@@ -6,8 +6,9 @@ jobs queue behind other clients'), playback that starts now stays gap-free only 
 sentence still to render is ready before the audio ahead of it has played:
     for each sentence i:  r · (speech up to and including i)  ≤  ready + audio before i.
 A short first sentence before a long one fails this even when r < 1, so the first audio is
-held until it holds (or the text has not arrived yet), but never past `max_hold` seconds:
-voice satellites give up after ≈ 5 s without audio."""
+held until it holds (or the text has not arrived yet), but never past `max_hold` seconds
+(--max-hold): a listener forgives a later start far more than a pause mid-word, but not
+an endless one."""
 
 from __future__ import annotations
 
@@ -64,7 +65,7 @@ class RequestMeter:
     engine: RenderRate
     model_s: float = 0.0
     audio_s: float = 0.0
-    max_hold: float = 3.0  # seconds after the request arrived
+    max_hold: float = 10.0  # seconds after the request arrived
     safety: float = 1.15  # render time is noisy: keep this much in hand
     started: float = field(default_factory=time.monotonic)
 
