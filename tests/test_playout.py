@@ -37,9 +37,11 @@ def test_meter_holds_until_every_sentence_renders_before_it_is_needed() -> None:
     assert not meter.hold(1.0, None, 0.0, (Upcoming(2.0, speech=False), long))  # a pause plays
     # the block in progress: the work left scales with its audio still to come
     assert meter.hold(1.0, long, 1.0, ())  # its rest comes at once: 1.6 s of work behind 1 s
+    assert not meter.hold(1.0, long, 1.0, (), 0.6)  # its whole decode has run 0.6 s since
     assert not meter.hold(2.0, long, 2.0, ())  # 1.2 s of work behind 2 s
     assert meter.hold(1.0, Upcoming(1.5), 1.0, (long,))  # 0.2 + 2 s of work behind 1.5 s
     assert meter.hold(0.5, Upcoming(2.0), 0.0, ())  # 0.8 s of work behind 0.5 s
+    assert not meter.hold(0.5, Upcoming(2.0), 0.0, (), 0.5)  # rendering it for 0.5 s already
     meter.model_s, meter.audio_s = 3.0, 2.0  # slower than real time
     assert meter.rtf == 1.5 and meter.hold(5.0, None, 0.0, (long,))  # 7.5 s of work
     meter.close()

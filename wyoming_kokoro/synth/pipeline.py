@@ -153,6 +153,7 @@ class Engine:
         state.upcoming = (*state.upcoming, *plan)
         for block, estimate in zip(blocks, plan, strict=True):
             state.current, state.current_done = estimate, 0.0
+            state.current_since = time.monotonic()
             state.upcoming = state.upcoming[1:]
             yield from self._block_steps(block, voice, language, state)
             if state.rates is not None and estimate.speech:

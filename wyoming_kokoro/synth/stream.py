@@ -22,6 +22,7 @@ from wyoming_kokoro.voices import Voice
 _LOGGER = logging.getLogger(__name__)
 _DONE = object()
 _WAITING = object()  # the producer has rendered all the text it has and waits for more
+RECHECK_S = 0.1  # how often held audio asks the playout plan again
 
 RenderSteps = Callable[..., Generator[Any, Any, None]]
 
@@ -40,6 +41,7 @@ class RequestState:
     upcoming: tuple[Upcoming, ...] = ()  # blocks not started
     current: Upcoming | None = None  # the block being rendered
     current_done: float = 0.0  # seconds of it produced so far
+    current_since: float = 0.0  # when it started or last produced audio (time.monotonic)
 
 
 async def stream_pcm(render_steps: RenderSteps, scheduler: Scheduler,
@@ -83,6 +85,7 @@ async def stream_pcm(render_steps: RenderSteps, scheduler: Scheduler,
                         ticket.produced(seconds)
                         meter.audio_s += seconds
                         state.current_done += seconds
+                        state.current_since = time.monotonic()
                         await queue.put(audio.to_pcm16(item, options.volume))
                     if rendered >= budget:
                         await queue.put(_DONE)
@@ -97,7 +100,8 @@ async def stream_pcm(render_steps: RenderSteps, scheduler: Scheduler,
 
     def must_hold(extra: bytes = b"") -> bool:
         ready = (sum(map(len, held or ())) + len(extra)) / 2 / audio.SAMPLE_RATE
-        return meter.hold(ready, state.current, state.current_done, state.upcoming)
+        return meter.hold(ready, state.current, state.current_done, state.upcoming,
+                          time.monotonic() - state.current_since)
 
     try:
         while True:
@@ -105,11 +109,12 @@ async def stream_pcm(render_steps: RenderSteps, scheduler: Scheduler,
                 for piece in held:
                     yield piece
                 held = None
-            wait = meter.hold_left() if held else None
+            # while held, look again as rendering goes on, not only when a piece arrives
+            wait = min(meter.hold_left(), RECHECK_S) if held else None
             try:
                 item = await asyncio.wait_for(queue.get(), wait) if wait else await queue.get()
-            except TimeoutError:  # a satellite gives up on silence: start, gaps or not
-                item = _WAITING
+            except TimeoutError:  # ask the plan again (past max_hold it says start)
+                continue
             if item is _DONE:
                 break
             if isinstance(item, Exception):
