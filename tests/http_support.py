@@ -58,7 +58,7 @@ class PhonemeGate:
 
     def __enter__(self) -> PhonemeGate:
         self.engine.phonemize = self._phonemize  # type: ignore[method-assign]
-        RequestMeter.hold = lambda meter: False  # type: ignore[method-assign]
+        RequestMeter.hold = lambda meter, *plan: False  # type: ignore[method-assign]
         return self
 
     def __exit__(self, *exc: object) -> None:

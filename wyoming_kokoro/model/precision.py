@@ -204,16 +204,17 @@ def measure_in_background(int8: Path, voices: Path, voices_order: Path | None, v
     the next start runs the faster precision. One child at a time per cache_dir (a lock);
     its log goes to cache_dir/measure.log."""
     cache_dir.mkdir(parents=True, exist_ok=True)
-    args = [sys.executable, "-m", __name__, "--record", "--model", str(int8),
-            "--voices", str(voices), "--voice", voice, "--cache-dir", str(cache_dir)]
+    options = ["--model", str(int8), "--voices", str(voices), "--voice", voice,
+               "--cache-dir", str(cache_dir)]
     if voices_order is not None:
-        args += ["--voices-order", str(voices_order)]
+        options += ["--voices-order", str(voices_order)]
     if threads:
-        args += ["--threads", str(threads)]
+        options += ["--threads", str(threads)]
     if not optimize:
-        args.append("--no-optimize")
+        options.append("--no-optimize")
     with (cache_dir / "measure.log").open("ab") as log:
-        return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        return subprocess.Popen([sys.executable, "-m", __name__, "--record", *options],
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=log)
 
 
 def _record(args: argparse.Namespace) -> None:
