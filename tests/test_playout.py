@@ -21,6 +21,9 @@ from wyoming_kokoro.synth.playout import RenderRate, RequestMeter, Upcoming
 from .support import ServerThread, exchange
 from .synthetic import data_dir_with
 
+SHORT_THEN_LONG = ("Okay. The front door is locked, the kitchen lights are off, and the "
+                   "thermostat in the living room is set to twenty degrees for the rest of "
+                   "the night.")
 TEXT = ("Turned on the kitchen lights. The front door is locked for the night. "
         "All three lights in the hallway are now off.")
 
@@ -84,19 +87,31 @@ def stall(reply) -> float:
     return continuity([t for t, _ in chunks], [d for _, d in chunks]).stall_s
 
 
+def stall_when(engine: Engine, uri: str, text: str, monkeypatch: pytest.MonkeyPatch,
+               held: bool) -> float:
+    """Silence a player inserts in one reply: first audio held by the playout plan (as long
+    as it likes), or, the control, never held."""
+    monkeypatch.setattr(engine.options, "max_hold", 120.0)
+    if not held:
+        monkeypatch.setattr(RequestMeter, "hold", lambda self, *plan: False)
+    reply = asyncio.run(exchange(uri, [Synthesize(text).event()], until="audio-stop",
+                                 timeout=300))
+    assert reply.types[-1] == "audio-stop"
+    return stall(reply)
+
+
+def check_gaps(stall_s: float, held: bool) -> None:
+    """Held: gap-free. The control: the slowdown does cause a gap when audio is not held."""
+    if held:
+        assert stall_s <= 0.05
+    else:
+        assert stall_s > 0.3
+
+
 @pytest.mark.parametrize("hold", [True, False], ids=["held", "not-held-control"])
 def test_slow_machine_speaks_without_gaps(slow_engine: Engine, server: ServerThread,
                                           monkeypatch: pytest.MonkeyPatch, hold: bool) -> None:
-    monkeypatch.setattr(slow_engine.options, "max_hold", 120.0)
-    if not hold:  # the control shows the slowdown does cause gaps when audio is not held
-        monkeypatch.setattr(RequestMeter, "hold", lambda self, *plan: False)
-    reply = asyncio.run(exchange(server.uri, [Synthesize(TEXT).event()], until="audio-stop",
-                                 timeout=300))
-    assert reply.types[-1] == "audio-stop"
-    if hold:
-        assert stall(reply) <= 0.05
-    else:
-        assert stall(reply) > 0.3
+    check_gaps(stall_when(slow_engine, server.uri, TEXT, monkeypatch, hold), hold)
 
 
 def test_first_audio_never_waits_past_what_a_satellite_allows(
@@ -116,18 +131,7 @@ def test_short_sentence_before_a_long_one_waits_on_a_modest_cpu(
     """Faster than real time (0.7×), but a one-word reply before a long sentence: starting at
     once would play the word, then stall while the long sentence renders."""
     slow_down(engine, monkeypatch, 0.7)
-    monkeypatch.setattr(engine.options, "max_hold", 120.0)
-    if not plan:  # the control: this text does stall when its first audio is not held
-        monkeypatch.setattr(RequestMeter, "hold", lambda self, *plan: False)
-    text = ("Okay. The front door is locked, the kitchen lights are off, and the thermostat "
-            "in the living room is set to twenty degrees for the rest of the night.")
-    reply = asyncio.run(exchange(server.uri, [Synthesize(text).event()], until="audio-stop",
-                                 timeout=300))
-    assert reply.types[-1] == "audio-stop"
-    if plan:
-        assert stall(reply) <= 0.05
-    else:
-        assert stall(reply) > 0.3
+    check_gaps(stall_when(engine, server.uri, SHORT_THEN_LONG, monkeypatch, plan), plan)
 
 
 @pytest.mark.parametrize("plan", [True, False], ids=["playout-plan", "not-held-control"])
@@ -141,23 +145,13 @@ def test_fixed_bucket_models_follow_the_same_rule(tmp_path: Path,
     engine = load_engine(engine_config(settings), warm_up=False)
     assert engine.first_model is not None
     slow_down(engine, monkeypatch, 0.7)
-    monkeypatch.setattr(engine.options, "max_hold", 120.0)
-    if not plan:
-        monkeypatch.setattr(RequestMeter, "hold", lambda self, *plan: False)
-    text = ("Okay. The front door is locked, the kitchen lights are off, and the thermostat "
-            "in the living room is set to twenty degrees for the rest of the night.")
     server = ServerThread(engine).start()
     try:
-        reply = asyncio.run(exchange(server.uri, [Synthesize(text).event()],
-                                     until="audio-stop", timeout=300))
+        stall_s = stall_when(engine, server.uri, SHORT_THEN_LONG, monkeypatch, plan)
     finally:
         server.stop()
         engine.close()
-    assert reply.types[-1] == "audio-stop"
-    if plan:
-        assert stall(reply) <= 0.05
-    else:
-        assert stall(reply) > 0.3
+    check_gaps(stall_s, plan)
 
 
 def test_streamed_text_not_arrived_yet_never_holds_audio(

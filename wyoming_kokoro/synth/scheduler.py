@@ -102,12 +102,12 @@ class Scheduler:
         new = [e for e in self._waiting if e.ticket.first_audio is None]
         urgent = min(playing, key=lambda e: e.key, default=None)
         head = min(new, key=lambda e: e.key, default=None)
+        left = urgent.ticket.deadline - time.monotonic() if urgent is not None else 0.0
         if head is None or (urgent is not None and urgent.key < head.key):
             chosen = urgent
-        elif urgent is not None and (urgent.ticket.deadline - time.monotonic()
-                                     < 2 * self.job_seconds):
+        elif urgent is not None and left < 2 * self.job_seconds:
             _LOGGER.debug("A new request's first audio waits: a playing stream has %.2f s "
-                          "of audio left", max(0.0, urgent.ticket.deadline - time.monotonic()))
+                          "of audio left", max(0.0, left))
             chosen = urgent
         else:
             chosen = head

@@ -99,7 +99,8 @@ async def stream_pcm(render_steps: RenderSteps, scheduler: Scheduler,
     held: list[bytes] | None = []  # gap-free first: audio waits while starting would stall
 
     def must_hold(extra: bytes = b"") -> bool:
-        ready = (sum(map(len, held or ())) + len(extra)) / 2 / audio.SAMPLE_RATE
+        ready = ((sum(map(len, held or ())) + len(extra))
+                 / audio.SAMPLE_WIDTH / audio.SAMPLE_RATE)
         return meter.hold(ready, state.current, state.current_done, state.upcoming,
                           time.monotonic() - state.current_since)
 
