@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from wyoming_kokoro.speech_api.server import HttpApi
 from wyoming_kokoro.synth.pipeline import Engine
-from wyoming_kokoro.synth.playout import RequestMeter
+from wyoming_kokoro.synth.playout import Playout
 
 from .support import ServerThread, open_loopback
 
@@ -28,7 +28,7 @@ def http_on(thread: ServerThread, api_key: str | None = None) -> Iterator[int]:
         asyncio.run_coroutine_threadsafe(api.stop(), thread.loop).result(30)
 
 
-_HOLD = RequestMeter.hold
+_FEASIBLE = Playout.feasible
 
 
 class PhonemeGate:
@@ -58,13 +58,13 @@ class PhonemeGate:
 
     def __enter__(self) -> PhonemeGate:
         self.engine.phonemize = self._phonemize  # type: ignore[method-assign]
-        RequestMeter.hold = lambda meter, *plan: False  # type: ignore[method-assign]
+        Playout.feasible = lambda playout, *plan: True  # type: ignore[method-assign]
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.opened.set()
         del self.engine.phonemize  # the class's method again
-        RequestMeter.hold = _HOLD  # type: ignore[method-assign]
+        Playout.feasible = _FEASIBLE  # type: ignore[method-assign]
 
 
 @dataclass

@@ -14,9 +14,17 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 from bench.client import continuity
 from wyoming_kokoro.config import engine_config
 from wyoming_kokoro.loader import load_engine
+from wyoming_kokoro.model.job import Job
 from wyoming_kokoro.settings import Settings
 from wyoming_kokoro.synth.pipeline import Engine
-from wyoming_kokoro.synth.playout import RenderRate, RequestMeter, Upcoming
+from wyoming_kokoro.synth.playout import (
+    Playout,
+    Progress,
+    RenderRate,
+    RequestMeter,
+    Upcoming,
+    edf_slack,
+)
 
 from .support import ServerThread, exchange
 from .synthetic import data_dir_with
@@ -28,27 +36,79 @@ TEXT = ("Turned on the kitchen lights. The front door is locked for the night. "
         "All three lights in the hallway are now off.")
 
 
-def test_meter_holds_until_every_sentence_renders_before_it_is_needed() -> None:
-    engine = RenderRate(rtf=0.4)
-    meter = RequestMeter(engine, safety=1.0)
+def test_a_start_waits_until_every_sentence_renders_before_it_is_needed() -> None:
+    rates = RenderRate(rtf=0.4)
+    playout = Playout(rates, safety=1.0)
     long, short = Upcoming(5.0), Upcoming(1.0)
-    assert not meter.hold(1.0, None, 0.0, ())  # everything rendered: nothing to wait for
-    assert not meter.hold(1.0, None, 0.0, (short,))  # 0.4 s of work behind 1 s of audio
+
+    def hold(ready: float, current: Upcoming | None, done: float,
+             upcoming: tuple[Upcoming, ...], running_for: float | None = None) -> bool:
+        meter = RequestMeter(rates, progress=Progress(upcoming, current, done))
+        if running_for is not None:
+            meter.ticket.running_since = time.monotonic() - running_for
+        return not playout.feasible(meter, ready)
+
+    assert not hold(1.0, None, 0.0, ())  # everything rendered: nothing to wait for
+    assert not hold(1.0, None, 0.0, (short,))  # 0.4 s of work behind 1 s of audio
     # faster than real time, yet a long sentence after a short one would stall: 2 s > 1 s
-    assert meter.hold(1.0, None, 0.0, (long,))
-    assert not meter.hold(2.5, None, 0.0, (long,))  # 2 s of work behind 2.5 s of audio
-    assert not meter.hold(1.0, None, 0.0, (Upcoming(2.0, speech=False), long))  # a pause plays
+    assert hold(1.0, None, 0.0, (long,))
+    assert not hold(2.5, None, 0.0, (long,))  # 2 s of work behind 2.5 s of audio
+    assert not hold(1.0, None, 0.0, (Upcoming(2.0, speech=False), long))  # a pause plays
     # the block in progress: the work left scales with its audio still to come
-    assert meter.hold(1.0, long, 1.0, ())  # its rest comes at once: 1.6 s of work behind 1 s
-    assert not meter.hold(1.0, long, 1.0, (), 0.6)  # its whole decode has run 0.6 s since
-    assert not meter.hold(2.0, long, 2.0, ())  # 1.2 s of work behind 2 s
-    assert meter.hold(1.0, Upcoming(1.5), 1.0, (long,))  # 0.2 + 2 s of work behind 1.5 s
-    assert meter.hold(0.5, Upcoming(2.0), 0.0, ())  # 0.8 s of work behind 0.5 s
-    assert not meter.hold(0.5, Upcoming(2.0), 0.0, (), 0.5)  # rendering it for 0.5 s already
-    meter.model_s, meter.audio_s = 3.0, 2.0  # slower than real time
-    assert meter.rtf == 1.5 and meter.hold(5.0, None, 0.0, (long,))  # 7.5 s of work
-    meter.close()
-    assert 0.4 < engine.rtf < 1.5  # the engine learns from the request
+    assert hold(1.0, long, 1.0, ())  # its rest comes at once: 1.6 s of work behind 1 s
+    assert not hold(1.0, long, 1.0, (), 0.6)  # its whole decode has run 0.6 s on the worker
+    assert not hold(2.0, long, 2.0, ())  # 1.2 s of work behind 2 s
+    assert hold(1.0, Upcoming(1.5), 1.0, (long,))  # 0.2 + 2 s of work behind 1.5 s
+    assert hold(0.5, Upcoming(2.0), 0.0, ())  # 0.8 s of work behind 0.5 s
+    assert not hold(0.5, Upcoming(2.0), 0.0, (), 0.5)  # rendering it for 0.5 s already
+    rates.record(7.5, 5.0)  # the machine turns out slower than real time
+    assert rates.rtf == 1.5 and hold(5.0, None, 0.0, (long,))  # 7.5 s of work
+
+
+def test_render_rate_tells_per_sentence_overhead_from_rate() -> None:
+    rates = RenderRate(rtf=4.0)  # the warm-up's guess: one short word, the very first call
+    rates.record(0.5, 1.0)  # a short sentence: a better guess, all of it taken as rate
+    assert (rates.rtf, rates.overhead) == (0.5, 0.0)
+    rates.record(1.7, 5.0)  # the first long sentence replaces the guess
+    assert rates.rtf == pytest.approx(0.34)
+    for _ in range(20):
+        rates.record(0.1 + 0.3 * 0.5, 0.5)  # 0.1 s per call beside 0.3 s per audio second
+        rates.record(0.1 + 0.3 * 6.0, 6.0)
+    assert rates.overhead == pytest.approx(0.1, abs=0.02)
+    assert rates.rtf == pytest.approx(0.3, abs=0.01)
+    assert rates.cost(10.0) == pytest.approx(3.1, abs=0.2)
+
+
+def test_a_start_waits_while_the_playing_streams_need_the_worker() -> None:
+    """Admission: each stream alone is fine, but the worker cannot feed one more."""
+    rates = RenderRate(rtf=0.4)
+    playout = Playout(rates, safety=1.0)
+    newcomer = RequestMeter(rates, progress=Progress((Upcoming(4.0),)))
+    assert playout.feasible(newcomer, 2.0)  # alone: 1.6 s of work behind 2 s of audio
+    streams = [RequestMeter(rates, progress=Progress((Upcoming(6.0),))) for _ in range(2)]
+    for playing, ahead in zip(streams, (5.0, 3.0), strict=True):  # 2.4 s of work each
+        playing.ticket.sent(ahead)
+        playout.add(playing)
+    # the one 3 s ahead may wait for the other's 2.4 s call, then run its own: 1.8 s late
+    assert playout.slack() == pytest.approx(3.0 - 4.8, abs=0.05)
+    assert not playout.feasible(newcomer, 2.0)
+    playout.remove(streams[1])
+    assert playout.slack() == pytest.approx(5.0 - 2.4, abs=0.05)  # one stream is fine
+    # but not with the newcomer: its 1.6 s, then the stream's 2.4 s call may come first
+    assert not playout.feasible(newcomer, 2.0)
+    assert playout.feasible(newcomer, 4.5)  # 1.6 + 2.4 s of work before 4.5 s, 4 s before 5 s
+    streams[0].ticket.late = True  # started past --max-hold: it stalls anyway, claims nothing
+    assert playout.feasible(newcomer, 2.0) and playout.slack() == float("inf")
+
+
+def test_earliest_deadline_first_slack() -> None:
+    assert edf_slack([]) == float("inf")
+    assert edf_slack([(2.0, 1.0, 1), (1.0, 0.5, 1)]) == pytest.approx(0.5)  # 0.5 by 1, 1.5 by 2
+    assert edf_slack([(1.0, 2.0, 1)]) == pytest.approx(-1.0)  # a second late
+    assert edf_slack([(1.0, 2.0, 1)], workers=2) == pytest.approx(0.0)
+    # another request's 1 s call due later may take the worker first: 0.5 + 1 s by 1 s
+    assert edf_slack([(2.5, 1.0, 2), (1.0, 0.5, 1)]) == pytest.approx(-0.5)
+    assert edf_slack([(1.0, 0.5, 1)], busy=0.7) == pytest.approx(-0.2)  # a call still running
 
 
 def test_speech_per_character_is_learnt_per_language() -> None:
@@ -60,18 +120,22 @@ def test_speech_per_character_is_learnt_per_language() -> None:
 
 
 def slow_down(engine: Engine, monkeypatch: pytest.MonkeyPatch, factor: float) -> Engine:
-    """Every model call that renders audio takes `factor` × that audio's length."""
+    """Every model call that renders audio keeps the worker `factor` × that audio's length."""
     real = engine.scheduler.run
 
-    async def slow(job, ticket):
+    def slowly(job: Job) -> object:
         began = time.monotonic()
-        result = await real(job, ticket)
+        result = job()
         if isinstance(result, np.ndarray) and result.ndim == 1:
-            await asyncio.sleep(max(0.0, factor * len(result) / 24000
-                                    - (time.monotonic() - began)))
+            time.sleep(max(0.0, factor * len(result) / 24000 - (time.monotonic() - began)))
         return result
 
+    async def slow(job: Job, ticket: object) -> object:
+        return await real(Job(slowly, (job,)), ticket)
+
     monkeypatch.setattr(engine.scheduler, "run", slow)
+    # learnt afresh, from a warm-up at this speed (not from the tests before)
+    monkeypatch.setattr(engine.playout, "rates", RenderRate(rtf=factor))
     return engine
 
 
@@ -93,7 +157,7 @@ def stall_when(engine: Engine, uri: str, text: str, monkeypatch: pytest.MonkeyPa
     as it likes), or, the control, never held."""
     monkeypatch.setattr(engine.options, "max_hold", 120.0)
     if not held:
-        monkeypatch.setattr(RequestMeter, "hold", lambda self, *plan: False)
+        monkeypatch.setattr(Playout, "feasible", lambda self, *plan: True)
     reply = asyncio.run(exchange(uri, [Synthesize(text).event()], until="audio-stop",
                                  timeout=300))
     assert reply.types[-1] == "audio-stop"
@@ -122,6 +186,34 @@ def test_first_audio_never_waits_past_what_a_satellite_allows(
                                  until="audio-stop", timeout=300))
     first, last = reply.first("audio-chunk"), reply.times[-1]
     assert first is not None and first < last - 5  # started long before the text was rendered
+
+
+@pytest.mark.parametrize("admission", [True, False], ids=["admission", "each-alone-control"])
+def test_two_clients_on_a_machine_that_feeds_one_speak_without_gaps(
+        engine: Engine, server: ServerThread, monkeypatch: pytest.MonkeyPatch,
+        admission: bool) -> None:
+    """At 0.7× real time one stream keeps ahead but two at once do not: the second request's
+    first audio waits until the first needs the worker no more, instead of both starting and
+    both stalling. The control judges each request alone, as if nobody else were playing."""
+    slow_down(engine, monkeypatch, 0.7)
+    monkeypatch.setattr(engine.options, "max_hold", 120.0)
+    if not admission:
+        monkeypatch.setattr(Playout, "_others", lambda self, besides=None: ([], 0.0))
+
+    async def both() -> list:
+        return await asyncio.gather(*(exchange(server.uri, [Synthesize(TEXT).event()],
+                                               until="audio-stop", timeout=300)
+                                      for _ in range(2)))
+
+    replies = asyncio.run(both())
+    assert all(reply.types[-1] == "audio-stop" for reply in replies)
+    stalls = [stall(reply) for reply in replies]
+    if admission:
+        assert max(stalls) <= 0.05, stalls
+        firsts = sorted(reply.first("audio-chunk") for reply in replies)
+        assert firsts[1] > firsts[0] + 1.0  # the second started later: it waited its turn
+    else:
+        assert max(stalls) > 0.3, stalls
 
 
 @pytest.mark.parametrize("plan", [True, False], ids=["playout-plan", "not-held-control"])
@@ -161,7 +253,7 @@ def test_streamed_text_not_arrived_yet_never_holds_audio(
     text's, not ours), instead of waiting for text that may take seconds to come."""
     monkeypatch.setattr(slow_engine.options, "max_hold", 120.0)
     # the plan alone would hold: it guesses far more speech than the sentence has
-    monkeypatch.setitem(slow_engine.render_rate.per_char, "a", 1.0)
+    monkeypatch.setitem(slow_engine.playout.rates.per_char, "a", 1.0)
     delay = 6.0
     events = [SynthesizeStart().event(),
               SynthesizeChunk("Turned on the kitchen lights. ").event(),

@@ -7,7 +7,7 @@ import threading
 import time
 
 from wyoming_kokoro.model.job import Job
-from wyoming_kokoro.synth.scheduler import Scheduler, Ticket
+from wyoming_kokoro.synth.scheduler import BETWEEN_CALLS_S, Scheduler, Ticket
 
 
 def playing(seconds_left: float) -> Ticket:
@@ -57,3 +57,53 @@ def test_among_playing_streams_the_one_nearest_silence_goes_first() -> None:
     finally:
         scheduler.close()
     assert order == ["near", "far"]
+
+
+def test_a_head_runs_only_if_the_playing_streams_can_wait_as_long_as_it_takes() -> None:
+    """The playing streams' slack (from the playout plan) against the head's own estimate."""
+    for head_cost, expected in ((0.1, ["new", "playing"]), (1.0, ["playing", "new"])):
+        scheduler = Scheduler(1, job_seconds=0.01, slack=lambda: 0.5)
+        new = Ticket()
+        new.work_left = lambda cost=head_cost: cost
+        try:
+            order = asyncio.run(order_run(scheduler, {"new": new, "playing": playing(5.0)}))
+        finally:
+            scheduler.close()
+        assert order == expected, head_cost
+
+
+def test_the_worker_records_each_requests_model_time() -> None:
+    scheduler = Scheduler(1)
+    ticket = Ticket()
+    try:
+        asyncio.run(scheduler.run(Job(time.sleep, (0.2,)), ticket))
+    finally:
+        scheduler.close()
+    assert 0.2 <= ticket.model_s < 1.0 and ticket.running_since is None
+
+
+def test_a_newcomer_waits_a_moment_for_a_speaking_stream_between_two_calls() -> None:
+    """A call is never interrupted: with no spare time, a newcomer's long call must not take
+    the worker in the moment a speaking stream prepares its next one; but it is not starved
+    when none comes."""
+
+    async def scenario(playing_comes: bool) -> tuple[list[str], float]:
+        scheduler = Scheduler(1, job_seconds=0.01, slack=lambda: 0.1)
+        new = Ticket()
+        new.work_left = lambda: 1.0
+        ran: list[str] = []
+        try:
+            began = time.monotonic()
+            head = asyncio.ensure_future(scheduler.run(Job(ran.append, ("new",)), new))
+            await asyncio.sleep(0.05)
+            if playing_comes:
+                await scheduler.run(Job(ran.append, ("playing",)), playing(0.5))
+            await head
+            return ran, time.monotonic() - began
+        finally:
+            scheduler.close()
+
+    order, _ = asyncio.run(scenario(True))
+    assert order == ["playing", "new"]
+    order, took = asyncio.run(scenario(False))
+    assert order == ["new"] and BETWEEN_CALLS_S <= took < 5

@@ -27,7 +27,7 @@ from wyoming_kokoro.model.kokoro import DurationOverflowError, KokoroModel, Mode
 from wyoming_kokoro.phonemes.g2p import G2PRegistry, Vocab
 from wyoming_kokoro.phonemes.strings import join_phonemes, misaki_text, split_phonemes
 from wyoming_kokoro.synth.options import SynthOptions
-from wyoming_kokoro.synth.playout import RenderRate, Upcoming
+from wyoming_kokoro.synth.playout import Playout, RenderRate, Upcoming
 from wyoming_kokoro.synth.scheduler import Scheduler, drive
 from wyoming_kokoro.synth.stream import RequestState, stream_pcm
 from wyoming_kokoro.text.sentences import Pause
@@ -64,7 +64,11 @@ class Engine:
             from wyoming_kokoro.text.plan import FrontEnd
             frontend = FrontEnd()
         self.frontend = frontend  # text/SSML → sentences of spans (wyoming_kokoro.frontend)
-        self.scheduler = Scheduler(workers)  # model calls, earliest deadline first
+        self.render_rate = RenderRate()  # measured at warm-up, then by every request
+        self.playout = Playout(self.render_rate, workers)  # every request in flight
+        # model calls, earliest deadline first; new heads only while playing streams can wait
+        self.scheduler = Scheduler(workers, slack=self.playout.slack,
+                                   first_in_line=self.playout.first_in_line)
         # Text work (front end, G2P, crossfades) runs beside the model calls, so a request's
         # cheap steps — like noticing it is finished — never queue behind other requests.
         self.text_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kokoro-text")
@@ -73,7 +77,6 @@ class Engine:
             self.text_pool.submit(started.wait)
         started.wait()
         self._warm_lock = threading.Lock()
-        self.render_rate = RenderRate()  # measured at warm-up, then by every request
 
     # -- voices -----------------------------------------------------------------------------
     def spoken_voices(self) -> list[Voice]:
@@ -150,15 +153,21 @@ class Engine:
         opts = self.options
         blocks = self.frontend.read(text, opts.max_pause)
         plan = [self._upcoming(block, language, state.rates) for block in blocks]
-        state.upcoming = (*state.upcoming, *plan)
+        progress = state.progress
+        progress.upcoming = (*progress.upcoming, *plan)
+        clock = state.model_time or (lambda: 0.0)
         for block, estimate in zip(blocks, plan, strict=True):
-            state.current, state.current_done = estimate, 0.0
-            state.current_since = time.monotonic()
-            state.upcoming = state.upcoming[1:]
+            progress.current, progress.current_done = estimate, 0.0
+            progress.upcoming = progress.upcoming[1:]
+            began = clock()
             yield from self._block_steps(block, voice, language, state)
-            if state.rates is not None and estimate.speech:
-                state.rates.learn(estimate.chars, estimate.language, state.current_done)
-            state.current = None
+            if state.rates is not None and estimate.speech:  # the playout plan learns
+                _LOGGER.debug("Sentence: %.2f s of speech (guessed %.2f s), %.2f s of model "
+                              "time (planned %.2f s)", progress.current_done, estimate.seconds,
+                              clock() - began, state.rates.cost(progress.current_done))
+                state.rates.learn(estimate.chars, estimate.language, progress.current_done)
+                state.rates.record(clock() - began, progress.current_done)
+            progress.current = None
 
     @staticmethod
     def _upcoming(block: Block, language: str, rates: RenderRate | None) -> Upcoming:
@@ -216,7 +225,7 @@ class Engine:
         with self._warm_lock:
             began = time.monotonic()
             rendered = self.synthesize("Ready." if is_english(voice.language) else "Hola.", voice)
-            if len(rendered):
+            if len(rendered):  # a first guess, until a long sentence is measured
                 self.render_rate.rtf = (time.monotonic() - began) * audio.SAMPLE_RATE / len(
                     rendered)
 
@@ -226,7 +235,7 @@ class Engine:
         """PCM (int16 bytes) for a stream of texts; the next piece renders while one is sent.
         `rate` scales the server's speed for this request only."""
         return stream_pcm(self.render_steps, self.scheduler, self.text_pool, self.options,
-                          self.render_rate, texts, voice, language, rate)
+                          self.playout, texts, voice, language, rate)
 
     def close(self) -> None:
         self.scheduler.close()

@@ -1,23 +1,34 @@
-"""Gap-free first: how fast this machine renders, now, and whether a request's first audio
-must wait. Once speech starts a listener hears every stall; a later start is forgiven.
+"""Gap-free first: how fast this machine renders, what every request still has to render,
+and whether a request's first audio must wait. Once speech starts a listener hears every
+stall; a later start is forgiven.
 
-With r = model wall seconds per audio second (measured per request, including the time its
-jobs queue behind other clients'), playback that starts now stays gap-free only if every
-sentence still to render is ready before the audio ahead of it has played:
-    for each sentence i:  r · (speech up to and including i)  ≤  ready + audio before i.
-A short first sentence before a long one fails this even when r < 1, so the first audio is
-held until it holds (or the text has not arrived yet), but never past `max_hold` seconds
-(--max-hold): a listener forgives a later start far more than a pause mid-word, but not
-an endless one."""
+Each playing request has audio buffered at its client and blocks still to render; each block
+is needed when the audio before it has played (its deadline) and costs r · its seconds of
+model time (r = model seconds per audio second, measured per request on the worker, queueing
+excluded). The worker serves them earliest deadline first, so they are all gap-free exactly
+when, taken in deadline order, the work up to each block fits before that block's deadline
+(`edf_slack` ≥ 0). A new request's first audio is held until that holds with its own blocks
+added to the playing ones' — one short sentence before a long one fails it even on a machine
+faster than real time, and so does a fourth client on a machine that can feed three — but
+never past `max_hold` seconds (--max-hold): a listener forgives a later start far more than
+a pause mid-word, but not an endless one. Text not yet arrived never holds audio (stream.py).
+"""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from wyoming_kokoro.synth.scheduler import Ticket
+
+_LONG_S = 2.0  # a sentence this long tells the rate more than the per-sentence overhead
 _SECONDS_PER_CHAR = 0.06  # first guess for speech per character (English measured: 0.055)
 _SECONDS_PER_CHAR_CJK = 0.22  # a kana or hanzi is a syllable or more
+
+Demand = list[tuple[float, float, int]]  # (seconds from now until needed, model seconds of
+# work, which request)
 
 
 @dataclass(frozen=True)
@@ -31,19 +42,81 @@ class Upcoming:
 
 
 @dataclass
-class RenderRate:
-    """Engine-wide figures learnt online: real-time factor (EWMA over finished requests; a
-    request's own figure takes over once it has rendered audio) and speech seconds per
-    input character per language (to guess how long text not rendered yet will speak)."""
+class Progress:
+    """Where a request's rendering is: written by its renderer, read by the plan."""
 
-    rtf: float = 0.5
+    upcoming: tuple[Upcoming, ...] = ()  # blocks not started
+    current: Upcoming | None = None  # the block being rendered
+    current_done: float = 0.0  # seconds of it produced so far
+
+    def demand(self, cost: Callable[[float], float], ahead: float,
+               credit: float = 0.0) -> list[tuple[float, float]]:
+        """(deadline, work) per speech block left, with `ahead` seconds buffered before the
+        first; `cost(seconds)`: model time of a block; `credit`: seconds the current block's
+        model call has already run."""
+        demand: list[tuple[float, float]] = []
+        if self.current is not None:
+            left = max(0.0, self.current.seconds - self.current_done)
+            if self.current.speech:  # work left scales with the audio still to come (a head's
+                # whole decode remains, its acoustic part done), less what has run already
+                demand.append((ahead, max(0.0, cost(left) - credit)))
+            ahead += left
+        for block in self.upcoming:
+            if block.speech:
+                demand.append((ahead, cost(block.seconds)))
+            ahead += block.seconds
+        return demand
+
+
+def edf_slack(demand: Iterable[tuple[float, float, int]], workers: int = 1,
+              busy: float = 0.0) -> float:
+    """The least spare time over all blocks (deadline, work, request) when the work is done
+    earliest deadline first after `busy` seconds of a call already running (negative: some
+    block would be late, i.e. a gap in speech); inf when nothing is due. A model call is
+    never interrupted, so a block may also wait for another request's call due later that
+    took the worker while this request was between calls."""
+    blocks = sorted(demand)
+    slack, done = float("inf"), busy / workers
+    for i, (deadline, work, owner) in enumerate(blocks):
+        done += work / workers
+        blocking = max((w for _, w, o in blocks[i + 1:] if o != owner), default=0.0)
+        slack = min(slack, deadline - done - blocking / workers)
+    return slack
+
+
+@dataclass
+class RenderRate:
+    """Engine-wide figures learnt online from every sentence any request renders: its model
+    time as `overhead` + `rtf` × audio seconds (worker time, queueing excluded, so another
+    client's load is not mistaken for this machine's speed; a busy CPU shows within a
+    sentence or two), and speech seconds per input character per language (to guess how long
+    text not rendered yet will speak)."""
+
+    rtf: float = 0.5  # model seconds per audio second (warm-up's figure until measured)
+    overhead: float = 0.0  # model seconds per sentence, whatever its length
     weight: float = 0.3
     per_char: dict[str, float] = field(default_factory=dict)
+    _measured: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def update(self, rtf: float) -> None:
+    def cost(self, seconds: float) -> float:
+        return self.overhead + self.rtf * seconds
+
+    def record(self, model_s: float, seconds: float) -> None:
+        """One sentence's model time: long ones tell the rate, short ones the overhead."""
+        if seconds <= 0 or model_s <= 0:
+            return
         with self._lock:
-            self.rtf += self.weight * (rtf - self.rtf)
+            if not self._measured and seconds < _LONG_S:  # better than the warm-up's guess
+                self.rtf = model_s / seconds  # (a first call, slow): all of it as rate
+            elif seconds >= _LONG_S:
+                self._measured += 1  # the first long sentence replaces the warm-up's guess
+                weight = max(self.weight, 1.0 / self._measured)
+                rate = max(0.0, model_s - self.overhead) / seconds
+                self.rtf += weight * (rate - self.rtf)
+            elif self._measured:
+                spare = max(0.0, model_s - self.rtf * seconds)
+                self.overhead += self.weight * (spare - self.overhead)
 
     def estimate(self, chars: int, language: str) -> float:
         default = _SECONDS_PER_CHAR_CJK if language in ("j", "z") else _SECONDS_PER_CHAR
@@ -58,51 +131,87 @@ class RenderRate:
             self.per_char[language] = new if old is None else old + self.weight * (new - old)
 
 
-@dataclass
+@dataclass(eq=False)
 class RequestMeter:
-    """Model time and audio of one request, and the hold decision for its first audio."""
+    """One request's progress and place in the queue, priced at the engine's render rate."""
 
     engine: RenderRate
-    model_s: float = 0.0
-    audio_s: float = 0.0
+    ticket: Ticket = field(default_factory=Ticket)
+    progress: Progress = field(default_factory=Progress)
+    audio_s: float = 0.0  # rendered (held or sent)
     max_hold: float = 10.0  # seconds after the request arrived
-    safety: float = 1.15  # render time is noisy: keep this much in hand
     started: float = field(default_factory=time.monotonic)
 
-    @property
-    def rtf(self) -> float:
-        return self.model_s / self.audio_s if self.audio_s > 0 else self.engine.rtf
+    def __post_init__(self) -> None:
+        self.ticket.work_left = self.next_work  # what its next call will cost (scheduler)
 
-    def hold(self, ready: float, current: Upcoming | None, current_done: float,
-             upcoming: tuple[Upcoming, ...], current_for: float = 0.0) -> bool:
-        """True while starting playback now would stall later. `ready`: seconds rendered and
-        not played; `current`: the block being rendered, `current_done` seconds of it produced
-        (a head, with the whole decode still running), the latest `current_for` seconds ago
-        (or its start was); `upcoming`: the rest."""
-        if self.hold_left() <= 0:
-            return False
-        rate = self.rtf * self.safety
-        cost, played = 0.0, ready
-        if current is not None:
-            left = max(0.0, current.seconds - current_done)
-            if current.speech:  # the work left scales with the audio still to come (a head's
-                # whole decode remains, its acoustic part done), less what has run since the
-                # block, or its last piece, came out
-                cost = max(0.0, rate * left - current_for)
-                if cost > played:
-                    return True
-            played += left
-        for block in upcoming:
-            if block.speech:
-                cost += rate * block.seconds
-                if cost > played:
-                    return True
-            played += block.seconds
-        return False
+    def demand(self, ahead: float, safety: float = 1.0) -> Demand:
+        running = self.ticket.running_since
+        credit = time.monotonic() - running if running is not None else 0.0
+        blocks = self.progress.demand(lambda seconds: safety * self.engine.cost(seconds),
+                                      ahead, credit)
+        return [(deadline, work, id(self)) for deadline, work in blocks]
+
+    def next_work(self) -> float:
+        """Model seconds the block being rendered, or the next, still needs (at most)."""
+        demand = self.demand(0.0)
+        return demand[0][1] if demand else 0.0
 
     def hold_left(self) -> float:
         return max(0.0, self.started + self.max_hold - time.monotonic())
 
-    def close(self) -> None:
-        if self.audio_s > 0:
-            self.engine.update(self.rtf)
+
+class Playout:
+    """Every request in flight, so one request's start is judged against all the playing
+    ones (admission) and the scheduler knows how long a new head may take the worker."""
+
+    def __init__(self, rates: RenderRate, workers: int = 1, safety: float = 1.15) -> None:
+        self.rates = rates
+        self.workers = max(1, workers)
+        self.safety = safety  # render time is noisy: keep this much in hand
+        self._meters: set[RequestMeter] = set()
+        self._lock = threading.Lock()
+
+    def add(self, meter: RequestMeter) -> None:
+        with self._lock:
+            self._meters.add(meter)
+
+    def remove(self, meter: RequestMeter) -> None:
+        with self._lock:
+            self._meters.discard(meter)
+
+    def _others(self, besides: RequestMeter | None = None) -> tuple[Demand, float]:
+        """The blocks every stream admitted in time still has to render, due as its buffered
+        audio runs out, and the model seconds still to run in the calls of other requests
+        already on a worker. Requests not started yet make no claim: under overload they
+        cannot all start in time, and sharing the worker among them would start them all
+        late and short. A stream that had to start late stalls anyway and makes no claim."""
+        with self._lock:
+            meters = [m for m in self._meters if m is not besides]
+        demand: Demand = []
+        busy = 0.0
+        for meter in meters:
+            ticket = meter.ticket
+            if ticket.first_audio is not None and not ticket.late:
+                demand += meter.demand(ticket.buffered(), self.safety)
+            elif ticket.running_since is not None:
+                busy += self.safety * meter.next_work()
+        return demand, busy
+
+    def slack(self) -> float:
+        """Seconds the worker can spend on something else before an admitted stream would
+        run dry (read by the scheduler's worker thread)."""
+        demand, busy = self._others()
+        return edf_slack(demand, self.workers, busy)
+
+    def first_in_line(self) -> float:
+        """When the oldest request not started yet arrived (inf: none waits)."""
+        with self._lock:
+            return min((m.ticket.arrival for m in self._meters
+                        if m.ticket.first_audio is None), default=float("inf"))
+
+    def feasible(self, meter: RequestMeter, ready: float) -> bool:
+        """Whether `meter`'s playback can start now, with `ready` seconds rendered, and
+        neither it nor an admitted stream stall later."""
+        demand, busy = self._others(besides=meter)
+        return edf_slack(meter.demand(ready, self.safety) + demand, self.workers, busy) >= 0

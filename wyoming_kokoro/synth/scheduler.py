@@ -1,13 +1,13 @@
-"""Model calls from every request in one worker pool: earliest deadline first, except that
-a playing stream's continuation goes before a new request's head when waiting would make
-the playing stream run dry.
+"""Model calls from every request in one worker pool: the oldest new request's next call
+first, as long as no stream already speaking would run dry meanwhile; otherwise the speaking
+stream whose listener runs out of audio first (earliest deadline first).
 
-A request's deadline is when its client runs out of audio: its arrival time until the first
-audio, then first-audio time + seconds of audio produced. So a new request's head usually
-jumps the queue and a request far ahead of playback waits; but under overload plain EDF
-would let every new arrival starve the streams already speaking, and a listener forgives a
-later start far more than a pause mid-sentence. Work is shared per model call, not per
-request. (concurrent.futures has no priorities; this is the small part written by hand.)"""
+A stream's deadline is first-audio time + seconds of audio sent. So a newcomer's first words
+come quickly and a stream far ahead of playback waits; but under overload a stream already
+speaking goes before a newcomer — a listener forgives a later start far more than a pause
+mid-sentence. How long a newcomer may take the worker is the speaking streams' slack, from
+the playout plan (synth/playout.py). Work is shared per model call, not per request.
+(concurrent.futures has no priorities; this is the small part written by hand.)"""
 
 from __future__ import annotations
 
@@ -16,13 +16,14 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
 from wyoming_kokoro.model.job import Job
 
 _LOGGER = logging.getLogger(__name__)
+BETWEEN_CALLS_S = 0.25  # the longest the worker idles for a speaking stream's next call
 
 
 @dataclass
@@ -30,22 +31,28 @@ class Ticket:
     """A request's place in the queue."""
 
     arrival: float = field(default_factory=time.monotonic)
-    first_audio: float | None = None
-    audio_seconds: float = 0.0
+    first_audio: float | None = None  # when its first audio was sent to the client
+    audio_seconds: float = 0.0  # sent to the client
+    held_seconds: float = 0.0  # rendered, waiting to be sent (synth/playout.py)
+    model_s: float = 0.0  # worker time of its model calls, queueing excluded
+    running_since: float | None = None  # its model call on a worker now began then
+    work_left: Callable[[], float] | None = None  # model seconds its next call may take
+    late: bool = False  # started at --max-hold with too little rendered: it will stall
 
     @property
     def deadline(self) -> float:
+        """When its listener runs out of audio (inf before it starts)."""
         if self.first_audio is None:
-            return self.arrival
+            return float("inf")
         return self.first_audio + self.audio_seconds
 
     def buffered(self) -> float:
-        """Seconds of audio produced but not yet played (0 before the first audio)."""
+        """Seconds of audio rendered and not yet played: held, or sent ahead of playback."""
         if self.first_audio is None:
-            return 0.0
+            return self.held_seconds
         return max(0.0, self.deadline - time.monotonic())
 
-    def produced(self, seconds: float) -> None:
+    def sent(self, seconds: float) -> None:
         if self.first_audio is None:
             self.first_audio = time.monotonic()
         self.audio_seconds += seconds
@@ -76,7 +83,13 @@ class _Entry:
 class Scheduler:
     """`workers` threads taking jobs by deadline; `run` awaits one job's result."""
 
-    def __init__(self, workers: int, job_seconds: float = 0.2) -> None:
+    def __init__(self, workers: int, job_seconds: float = 0.2,
+                 slack: Callable[[], float] | None = None,
+                 first_in_line: Callable[[], float] | None = None) -> None:
+        self._slack = slack  # spare seconds before a playing stream runs dry (None: its own)
+        self._first_in_line = first_in_line  # arrival of the oldest request not started
+        self._deferred: float | None = None  # since when a newcomer waits for a speaking
+        # stream between two calls
         self._ready = threading.Condition()
         self._waiting: list[_Entry] = []
         self._closed = False
@@ -95,42 +108,79 @@ class Scheduler:
             self._ready.notify()
         return await future
 
-    def _pick(self) -> _Entry:
-        """Earliest deadline; but a playing stream that would run dry while a new request's
-        head runs first goes first (the head's first audio waits)."""
-        playing = [e for e in self._waiting if e.ticket.first_audio is not None]
-        new = [e for e in self._waiting if e.ticket.first_audio is None]
-        urgent = min(playing, key=lambda e: e.key, default=None)
-        head = min(new, key=lambda e: e.key, default=None)
-        left = urgent.ticket.deadline - time.monotonic() if urgent is not None else 0.0
-        if head is None or (urgent is not None and urgent.key < head.key):
-            chosen = urgent
-        elif urgent is not None and left < 2 * self.job_seconds:
-            _LOGGER.debug("A new request's first audio waits: a playing stream has %.2f s "
-                          "of audio left", max(0.0, left))
-            chosen = urgent
+    def _pick(self) -> _Entry | None:
+        """While the streams admitted in time can spare the time it takes: a stream that had
+        to start late (it stalls whatever we do, but must not take others down with it), else
+        the oldest new request (the younger queue behind it: under overload, sharing would
+        start them all late). Otherwise the admitted stream whose listener runs dry first;
+        None to wait a moment for one that is between calls (a call is never interrupted),
+        or for the oldest new request, so that a younger one does not delay its start."""
+        live = min((e for e in self._waiting if e.ticket.first_audio is not None
+                    and not e.ticket.late), key=lambda e: e.key, default=None)
+        late = min((e for e in self._waiting if e.ticket.late), key=lambda e: e.key,
+                   default=None)
+        head = min((e for e in self._waiting if e.ticket.first_audio is None),
+                   key=lambda e: (e.ticket.arrival, e.order), default=None)
+        other = late or head
+        now = time.monotonic()
+        if other is None:
+            chosen = live
+        elif (spare := self._spare(live)) >= self._cost(other) and not self._cuts_in(other):
+            chosen = other
+        elif live is not None:
+            if spare < self._cost(other):
+                _LOGGER.debug("A %s waits: a stream would run dry in %.2f s",
+                              "late stream" if late else "new request's first audio",
+                              max(0.0, spare))
+            chosen = live
+        elif self._deferred is None or now - self._deferred < BETWEEN_CALLS_S:
+            self._deferred = self._deferred or now
+            return None
         else:
-            chosen = head
+            chosen = other
+        self._deferred = None
         assert chosen is not None
         self._waiting.remove(chosen)
         return chosen
 
+    def _cuts_in(self, entry: _Entry) -> bool:
+        """A newcomer's call while an older one, not started either, is between calls."""
+        return (self._first_in_line is not None and not entry.ticket.late
+                and self._first_in_line() < entry.ticket.arrival)
+
+    def _cost(self, entry: _Entry) -> float:
+        """How long running this entry's call may take: its request's own estimate if it has
+        one, else twice a typical call."""
+        estimate = entry.ticket.work_left() if entry.ticket.work_left is not None else 0.0
+        return estimate or 2 * self.job_seconds
+
+    def _spare(self, urgent: _Entry | None) -> float:
+        if self._slack is not None:
+            return self._slack()
+        return urgent.ticket.deadline - time.monotonic() if urgent else float("inf")
+
     def _work(self) -> None:
         while True:
             with self._ready:
-                while not self._waiting and not self._closed:
-                    self._ready.wait()
-                if self._closed:
-                    return
-                entry = self._pick()
+                entry = None
+                while entry is None:
+                    while not self._waiting and not self._closed:
+                        self._ready.wait()
+                    if self._closed:
+                        return
+                    if (entry := self._pick()) is None:  # a speaking stream's next call is
+                        self._ready.wait(BETWEEN_CALLS_S / 5)  # coming: it goes first
             if entry.future.done():  # the request was cancelled while waiting
                 continue
-            began = time.monotonic()
+            began = entry.ticket.running_since = time.monotonic()
             try:
                 result, error = entry.job(), None
             except BaseException as err:  # noqa: BLE001 - re-raised in the awaiting task
                 result, error = None, err
-            self.job_seconds += 0.2 * (time.monotonic() - began - self.job_seconds)
+            took = time.monotonic() - began
+            entry.ticket.model_s += took
+            entry.ticket.running_since = None
+            self.job_seconds += 0.2 * (took - self.job_seconds)
             try:
                 entry.loop.call_soon_threadsafe(_settle, entry.future, result, error)
             except RuntimeError:  # the loop is closed: nobody is waiting any more
