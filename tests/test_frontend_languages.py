@@ -46,6 +46,9 @@ SAY_AS = [  # (language, text, interpret-as, format, reading)
     ("h", "05/2024", "date", "my", "मई 2024"),
     ("e", "05/2024", "date", "my", "mayo 2024"),
     ("a", "05/2024", "date", "my", "May 2024"),
+    ("j", "05/2024", "date", "my", "2024年5月"),  # the month was dropped: "2024"
+    ("z", "05/2024", "date", "my", "2024年5月"),
+    ("j", "2024/05/12", "date", None, "2024年5月12日"),
 ]
 
 

@@ -52,5 +52,5 @@ def _say_date(numbers: list[str], fmt: str, sp: Speller) -> str | None:
     if month is None or not 1 <= month <= 12:
         return None
     if day is None:
-        return (sp.month_name(month) + (f" {year}" if year else "")).strip()
+        return sp.month_year(year, month)
     return sp.date(year, month, day) if valid_date(year, month, day) else None

@@ -203,6 +203,10 @@ class Speller(ABC):
     def month_name(self, month: int) -> str:
         return self.months[month - 1]
 
+    def month_year(self, year: int | None, month: int) -> str:
+        """A month without a day, with its year if the text gave one ('May 2024')."""
+        return (self.month_name(month) + (f" {year}" if year else "")).strip()
+
     # -- rules of one language, called at their place in the normaliser's order -----------
     def read_local_times(self, text: str) -> str:
         """Clock times written this language's own way (French 14h30)."""

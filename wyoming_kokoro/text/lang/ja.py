@@ -52,4 +52,7 @@ class Japanese(Speller):
         return f"{h}時" + (f"{minute}分" if minute else "") + (f"{second}秒" if second else "")
 
     def date(self, year: int | None, month: int, day: int) -> str:
-        return (f"{year}年" if year else "") + f"{month}月{day}日"
+        return self.month_year(year, month) + f"{day}日"
+
+    def month_year(self, year: int | None, month: int) -> str:
+        return (f"{year}年" if year else "") + f"{month}月"

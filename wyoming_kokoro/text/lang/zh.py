@@ -53,4 +53,7 @@ class Mandarin(Speller):
         return f"{h}点{minutes}" + (f"{second}秒" if second else "")
 
     def date(self, year: int | None, month: int, day: int) -> str:
-        return (f"{year}年" if year else "") + f"{month}月{day}日"
+        return self.month_year(year, month) + f"{day}日"
+
+    def month_year(self, year: int | None, month: int) -> str:
+        return (f"{year}年" if year else "") + f"{month}月"
