@@ -147,3 +147,11 @@ def test_lexicon_files_per_language_and_reload(tmp_path: Path) -> None:
 def test_sentence_text_joins_spans() -> None:
     sentence = Sentence((Span("It is"), Span("two", say_as="time"), Span(".")))
     assert sentence.text == "It is two."
+
+
+def test_a_lone_surrogate_is_dropped_not_the_document() -> None:
+    """JSON may carry half of a UTF-16 pair ("\\ud800"): the XML parser cannot encode it,
+    which made the whole document 'malformed' (tags read as text)."""
+    markup = parse_ssml('<speak>Hello \ud800<break time="1s"/> world</speak>')
+    assert isinstance(markup, Markup) and "\ud800" not in markup
+    assert any(isinstance(block, Pause) and block.seconds == 1.0 for block in markup.blocks)

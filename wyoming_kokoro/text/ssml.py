@@ -25,6 +25,8 @@ _LOGGER = logging.getLogger(__name__)
 
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _TAG_RE = re.compile(r"<[^>]*>")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")  # lone halves of a pair: not text, and no
+# UTF-8 for the XML parser (plain text drops them as stray symbols too)
 _DECLARATION_RE = re.compile(r"^\s*<\?xml[^>]*\?>\s*")
 BREAK_STRENGTH = {"none": 0.0, "x-weak": 0.1, "weak": 0.25, "medium": 0.5, "strong": 0.8,
                   "x-strong": 1.2}
@@ -40,7 +42,7 @@ def is_ssml(text_format: str | None) -> bool:
 
 def parse_ssml(text: str) -> Markup | str:
     """The document's structure as Markup, or (malformed) its text with the tags stripped."""
-    body = _DECLARATION_RE.sub("", text)
+    body = _DECLARATION_RE.sub("", _SURROGATE_RE.sub("", text))
     if re.search(r"<!(?:DOCTYPE|ENTITY)", body, re.IGNORECASE):
         return _malformed(text, "DOCTYPE/ENTITY declarations are not accepted")
     wrapped = body if body.lstrip().startswith("<speak") else f"<speak>{body}</speak>"
