@@ -272,3 +272,16 @@ def test_max_hold_option() -> None:
     assert parse_settings(["--max-hold", "0"]).max_hold == 0.0  # start at once
     with pytest.raises(SystemExit):
         parse_settings(["--max-hold", "-1"])
+
+
+def test_first_in_line_is_the_oldest_request_still_rendering() -> None:
+    """Younger requests queue behind it (scheduler), but not behind one whose text has not
+    been written yet (Home Assistant's streaming flow waits on the language model)."""
+    playout = Playout(RenderRate())
+    waiting_for_text = RequestMeter(playout.rates)
+    rendering = RequestMeter(playout.rates, progress=Progress((Upcoming(2.0),)))
+    for meter in (waiting_for_text, rendering):
+        playout.add(meter)
+    assert playout.first_in_line() == rendering.ticket.arrival
+    rendering.ticket.sent(1.0)  # started: no longer in line
+    assert playout.first_in_line() == float("inf")

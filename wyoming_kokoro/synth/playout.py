@@ -205,10 +205,12 @@ class Playout:
         return edf_slack(demand, self.workers, busy)
 
     def first_in_line(self) -> float:
-        """When the oldest request not started yet arrived (inf: none waits)."""
+        """When the oldest request not started yet, and rendering, arrived (inf: none; one
+        waiting for its text to be written does not count)."""
         with self._lock:
-            return min((m.ticket.arrival for m in self._meters
-                        if m.ticket.first_audio is None), default=float("inf"))
+            return min((m.ticket.arrival for m in self._meters if m.ticket.first_audio is None
+                        and (m.progress.current is not None or m.progress.upcoming)),
+                       default=float("inf"))
 
     def feasible(self, meter: RequestMeter, ready: float) -> bool:
         """Whether `meter`'s playback can start now, with `ready` seconds rendered, and
