@@ -199,7 +199,8 @@ def test_schema_rejects_what_the_server_would() -> None:
     takes what voluptuous's Boolean takes: "yes"/"on"/1 are stored as true.)"""
     schema = load(ROOT / "config.yaml")["schema"]
     for key, bad in (("speed", 5.0), ("speed", 0.1), ("volume", 0.0), ("sentence_silence", 6.0),
-                     ("model", "b20"), ("threads", 0), ("streaming", "sometimes")):
+                     ("model", "b20"), ("threads", 0), ("streaming", "sometimes"),
+                     ("max_hold", -1.0), ("max_hold", 61.0)):
         with pytest.raises(ValueError):
             check_value(schema[key], bad)
     for blend in ("no_equals_sign", "=af_bella", "bad name=af_bella", "af_x="):
@@ -380,6 +381,7 @@ NON_DEFAULT: dict[str, tuple[Any, str, Any]] = {
                ["af_mix=af_bella:2+af_sky:1", "jf_es=jf_alpha@es"]),
     "streaming": (False, "streaming", False),
     "threads": (2, "threads", 2),
+    "max_hold": (30.0, "max_hold", 30.0),
     "allow_download": (False, "allow_download", False),
     "http_api": (True, "http", "0.0.0.0:8880"),
     "http_api_key": ("s3cret key", "http_api_key", "s3cret key"),
