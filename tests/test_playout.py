@@ -101,6 +101,21 @@ def test_a_start_waits_while_the_playing_streams_need_the_worker() -> None:
     assert playout.feasible(newcomer, 2.0) and playout.slack() == float("inf")
 
 
+def test_the_blocking_call_is_the_longest_of_another_request() -> None:
+    """The linear pass finds what a plain scan over the later blocks finds."""
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        n = int(rng.integers(1, 12))
+        blocks = [(float(rng.uniform(0, 10)), float(rng.uniform(0, 3)), int(rng.integers(0, 3)))
+                  for _ in range(n)]
+        ordered, done, plain = sorted(blocks), 0.0, float("inf")
+        for i, (deadline, work, owner) in enumerate(ordered):
+            done += work
+            blocking = max((w for _, w, o in ordered[i + 1:] if o != owner), default=0.0)
+            plain = min(plain, deadline - done - blocking)
+        assert edf_slack(blocks) == pytest.approx(plain)
+
+
 def test_earliest_deadline_first_slack() -> None:
     assert edf_slack([]) == float("inf")
     assert edf_slack([(2.0, 1.0, 1), (1.0, 0.5, 1)]) == pytest.approx(0.5)  # 0.5 by 1, 1.5 by 2

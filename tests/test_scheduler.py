@@ -6,7 +6,10 @@ import asyncio
 import threading
 import time
 
+import pytest
+
 from wyoming_kokoro.model.job import Job
+from wyoming_kokoro.synth import scheduler as scheduler_module
 from wyoming_kokoro.synth.scheduler import BETWEEN_CALLS_S, Scheduler, Ticket
 
 
@@ -107,3 +110,23 @@ def test_a_newcomer_waits_a_moment_for_a_speaking_stream_between_two_calls() -> 
     assert order == ["playing", "new"]
     order, took = asyncio.run(scenario(False))
     assert order == ["new"] and BETWEEN_CALLS_S <= took < 5
+
+
+def test_a_call_waiting_long_runs_whatever_the_plan_says(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plan's figures may be off (a stream that never catches up): past --max-hold, a
+    newcomer, or a stream that started late, is served after STARVED_S instead of never."""
+    monkeypatch.setattr(scheduler_module, "STARVED_S", 0.01)  # order_run queues for 0.05 s
+    scheduler = Scheduler(1, job_seconds=0.01, slack=lambda: -1.0)
+    try:
+        order = asyncio.run(order_run(scheduler, {"playing": playing(0.5), "new": Ticket()}))
+    finally:
+        scheduler.close()
+    assert order == ["new", "playing"]
+    scheduler = Scheduler(1, job_seconds=0.01, slack=lambda: -1.0)
+    try:  # the control: before its --max-hold the plan holds the newcomer back
+        order = asyncio.run(order_run(scheduler, {"playing": playing(0.5),
+                                                  "new": Ticket(start_by=float("inf"))}))
+    finally:
+        scheduler.close()
+    assert order == ["playing", "new"]

@@ -55,9 +55,10 @@ class Progress:
         first; `cost(seconds)`: model time of a block; `credit`: seconds the current block's
         model call has already run."""
         demand: list[tuple[float, float]] = []
-        if self.current is not None:
-            left = max(0.0, self.current.seconds - self.current_done)
-            if self.current.speech:  # work left scales with the audio still to come (a head's
+        current = self.current  # once: the renderer's thread may clear it meanwhile
+        if current is not None:
+            left = max(0.0, current.seconds - self.current_done)
+            if current.speech:  # work left scales with the audio still to come (a head's
                 # whole decode remains, its acoustic part done), less what has run already
                 demand.append((ahead, max(0.0, cost(left) - credit)))
             ahead += left
@@ -76,10 +77,21 @@ def edf_slack(demand: Iterable[tuple[float, float, int]], workers: int = 1,
     never interrupted, so a block may also wait for another request's call due later that
     took the worker while this request was between calls."""
     blocks = sorted(demand)
+    # the longest call due after each block, and the longest of another request than that
+    # call's: enough to find the longest of a request other than the block's own
+    later: list[tuple[tuple[float, int], float]] = [((0.0, -1), 0.0)] * (len(blocks) + 1)
+    for i in range(len(blocks) - 1, -1, -1):
+        (top, owner), second = later[i + 1]
+        work, who = blocks[i][1], blocks[i][2]
+        if work > top:
+            later[i] = ((work, who), top if owner != who else second)
+        else:
+            later[i] = ((top, owner), max(second, work) if who != owner else second)
     slack, done = float("inf"), busy / workers
     for i, (deadline, work, owner) in enumerate(blocks):
         done += work / workers
-        blocking = max((w for _, w, o in blocks[i + 1:] if o != owner), default=0.0)
+        (top, top_owner), second = later[i + 1]
+        blocking = top if top_owner != owner else second
         slack = min(slack, deadline - done - blocking / workers)
     return slack
 
@@ -96,7 +108,8 @@ class RenderRate:
     overhead: float = 0.0  # model seconds per sentence, whatever its length
     weight: float = 0.3
     per_char: dict[str, float] = field(default_factory=dict)
-    _measured: int = 0
+    _measured: int = 0  # long sentences recorded
+    _short: int = 0  # short ones, before the first long one
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def cost(self, seconds: float) -> float:
@@ -108,7 +121,9 @@ class RenderRate:
             return
         with self._lock:
             if not self._measured and seconds < _LONG_S:  # better than the warm-up's guess
-                self.rtf = model_s / seconds  # (a first call, slow): all of it as rate
+                self._short += 1  # (a first call, slow): the first replaces it, then average
+                weight = max(self.weight, 1.0 / self._short)
+                self.rtf += weight * (model_s / seconds - self.rtf)
             elif seconds >= _LONG_S:
                 self._measured += 1  # the first long sentence replaces the warm-up's guess
                 weight = max(self.weight, 1.0 / self._measured)
@@ -142,9 +157,6 @@ class RequestMeter:
     max_hold: float = 10.0  # seconds after the request arrived
     started: float = field(default_factory=time.monotonic)
 
-    def __post_init__(self) -> None:
-        self.ticket.work_left = self.next_work  # what its next call will cost (scheduler)
-
     def demand(self, ahead: float, safety: float = 1.0) -> Demand:
         running = self.ticket.running_since
         credit = time.monotonic() - running if running is not None else 0.0
@@ -173,6 +185,8 @@ class Playout:
         self._lock = threading.Lock()
 
     def add(self, meter: RequestMeter) -> None:
+        meter.ticket.work_left = lambda: self.safety * meter.next_work()  # as slack counts
+        meter.ticket.start_by = meter.started + meter.max_hold
         with self._lock:
             self._meters.add(meter)
 
@@ -193,7 +207,9 @@ class Playout:
         for meter in meters:
             ticket = meter.ticket
             if ticket.first_audio is not None and not ticket.late:
-                demand += meter.demand(ticket.buffered(), self.safety)
+                # rendered but not sent yet (a client reading slowly) is ahead too
+                unsent = max(0.0, meter.audio_s - ticket.audio_seconds)
+                demand += meter.demand(ticket.buffered() + unsent, self.safety)
             elif ticket.running_since is not None:
                 busy += self.safety * meter.next_work()
         return demand, busy
@@ -205,10 +221,12 @@ class Playout:
         return edf_slack(demand, self.workers, busy)
 
     def first_in_line(self) -> float:
-        """When the oldest request not started yet, and rendering, arrived (inf: none; one
-        waiting for its text to be written does not count)."""
+        """When the oldest request not started yet, rendering and between calls arrived
+        (inf: none; one waiting for its text to be written, or with a call on a worker
+        already, does not count)."""
         with self._lock:
             return min((m.ticket.arrival for m in self._meters if m.ticket.first_audio is None
+                        and m.ticket.running_since is None
                         and (m.progress.current is not None or m.progress.upcoming)),
                        default=float("inf"))
 

@@ -24,6 +24,7 @@ from wyoming_kokoro.model.job import Job
 
 _LOGGER = logging.getLogger(__name__)
 BETWEEN_CALLS_S = 0.25  # the longest the worker idles for a speaking stream's next call
+STARVED_S = 5.0  # past --max-hold, a call waiting this long runs next, whatever the plan says
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Ticket:
     running_since: float | None = None  # its model call on a worker now began then
     work_left: Callable[[], float] | None = None  # model seconds its next call may take
     late: bool = False  # started at --max-hold with too little rendered: it will stall
+    start_by: float = float("-inf")  # when --max-hold runs out for it
 
     @property
     def deadline(self) -> float:
@@ -74,6 +76,7 @@ class _Entry:
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future
     order: int
+    queued: float = field(default_factory=time.monotonic)
 
     @property
     def key(self) -> tuple[float, int]:
@@ -115,16 +118,22 @@ class Scheduler:
         start them all late). Otherwise the admitted stream whose listener runs dry first;
         None to wait a moment for one that is between calls (a call is never interrupted),
         or for the oldest new request, so that a younger one does not delay its start."""
-        live = min((e for e in self._waiting if e.ticket.first_audio is not None
-                    and not e.ticket.late), key=lambda e: e.key, default=None)
-        late = min((e for e in self._waiting if e.ticket.late), key=lambda e: e.key,
-                   default=None)
-        head = min((e for e in self._waiting if e.ticket.first_audio is None),
-                   key=lambda e: (e.ticket.arrival, e.order), default=None)
+        live: _Entry | None = None
+        late: _Entry | None = None
+        head: _Entry | None = None
+        for e in self._waiting:  # one look at each ticket: the loop thread may start it now
+            if e.ticket.late:
+                late = e if late is None or e.key < late.key else late
+            elif e.ticket.first_audio is not None:
+                live = e if live is None or e.key < live.key else live
+            elif head is None or (e.ticket.arrival, e.order) < (head.ticket.arrival, head.order):
+                head = e
         other = late or head
         now = time.monotonic()
         if other is None:
             chosen = live
+        elif now > other.ticket.start_by and now - other.queued > STARVED_S:
+            chosen = other  # past --max-hold, the plan's figures may be off: never starve
         elif (spare := self._spare(live)) >= self._cost(other) and not self._cuts_in(other):
             chosen = other
         elif live is not None:

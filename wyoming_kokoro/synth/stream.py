@@ -121,7 +121,8 @@ async def stream_pcm(render_steps: RenderSteps, scheduler: Scheduler,
             # while held, look again as rendering goes on, not only when a piece arrives
             wait = min(meter.hold_left(), RECHECK_S) if held else None
             try:
-                item = await asyncio.wait_for(queue.get(), wait) if wait else await queue.get()
+                item = (await asyncio.wait_for(queue.get(), wait) if wait is not None
+                        else await queue.get())
             except TimeoutError:  # ask the plan again (past max_hold it says start)
                 continue
             if item is _DONE:
