@@ -66,9 +66,9 @@ def main() -> int:
 
     import onnxruntime
 
+    from wyoming_kokoro.languages import LANGUAGES
     from wyoming_kokoro.model.assets import bundle_installed
     from wyoming_kokoro.phonemes.g2p import G2PRegistry
-    from wyoming_kokoro.languages import LANGUAGES
 
     problems: list[str] = []
     registry = G2PRegistry()
