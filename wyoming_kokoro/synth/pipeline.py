@@ -162,11 +162,12 @@ class Engine:
             began = clock()
             yield from self._block_steps(block, voice, language, state)
             if state.rates is not None and estimate.speech:  # the playout plan learns
+                model_s, spoken = clock() - began, progress.current_done
                 _LOGGER.debug("Sentence: %.2f s of speech (guessed %.2f s), %.2f s of model "
-                              "time (planned %.2f s)", progress.current_done, estimate.seconds,
-                              clock() - began, state.rates.cost(progress.current_done))
-                state.rates.learn(estimate.chars, estimate.language, progress.current_done)
-                state.rates.record(clock() - began, progress.current_done)
+                              "time (planned %.2f s)", spoken, estimate.seconds, model_s,
+                              state.rates.cost(spoken))
+                state.rates.learn(estimate.chars, estimate.language, spoken)
+                state.rates.record(model_s, spoken)
             progress.current = None
 
     @staticmethod

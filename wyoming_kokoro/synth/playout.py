@@ -155,7 +155,6 @@ class RequestMeter:
     progress: Progress = field(default_factory=Progress)
     audio_s: float = 0.0  # rendered (held or sent)
     max_hold: float = 10.0  # seconds after the request arrived
-    started: float = field(default_factory=time.monotonic)
 
     def demand(self, ahead: float, safety: float = 1.0) -> Demand:
         running = self.ticket.running_since
@@ -170,7 +169,7 @@ class RequestMeter:
         return demand[0][1] if demand else 0.0
 
     def hold_left(self) -> float:
-        return max(0.0, self.started + self.max_hold - time.monotonic())
+        return max(0.0, self.ticket.arrival + self.max_hold - time.monotonic())
 
 
 class Playout:
@@ -186,7 +185,7 @@ class Playout:
 
     def add(self, meter: RequestMeter) -> None:
         meter.ticket.work_left = lambda: self.safety * meter.next_work()  # as slack counts
-        meter.ticket.start_by = meter.started + meter.max_hold
+        meter.ticket.start_by = meter.ticket.arrival + meter.max_hold
         with self._lock:
             self._meters.add(meter)
 

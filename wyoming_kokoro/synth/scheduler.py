@@ -134,10 +134,11 @@ class Scheduler:
             chosen = live
         elif now > other.ticket.start_by and now - other.queued > STARVED_S:
             chosen = other  # past --max-hold, the plan's figures may be off: never starve
-        elif (spare := self._spare(live)) >= self._cost(other) and not self._cuts_in(other):
+        elif ((spare := self._spare(live)) >= (cost := self._cost(other))
+              and not self._cuts_in(other)):
             chosen = other
         elif live is not None:
-            if spare < self._cost(other):
+            if spare < cost:
                 _LOGGER.debug("A %s waits: a stream would run dry in %.2f s",
                               "late stream" if late else "new request's first audio",
                               max(0.0, spare))
