@@ -8,12 +8,12 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
+from wyoming_kokoro.model.contract import detect_contract
 from wyoming_kokoro.model.kokoro import (
     DurationOverflowError,
     KokoroModel,
     ModelError,
     ModelOutputError,
-    detect_contract,
 )
 from wyoming_kokoro.synth.pipeline import Engine
 from wyoming_kokoro.voices import VoiceLibrary, load_packs
