@@ -195,6 +195,8 @@ async def run(args: argparse.Namespace, server_args: list[str]) -> dict:
     items = load_sentences(args.languages, args.limit)
     settings = parse_settings(server_args)
     settings.streaming_decoder = False
+    if settings.precision == "bf16":  # the reference is the float32 model bf16 is cast from
+        settings.precision = "fp32"
     engine = load_engine(engine_config(settings))
     voices = pick_voices(engine, args.languages)
     reference = references(engine, items, voices)

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wyoming_kokoro.model.assets import AssetError, Assets, resolve
+from wyoming_kokoro.model.bf16 import NATIVE_FLAGS, native_bf16
+from wyoming_kokoro.model.bf16 import unavailable as bf16_unavailable
 from wyoming_kokoro.model.kokoro import KokoroModel
 from wyoming_kokoro.model.precision import (
     is_dynamic_int8,
@@ -140,13 +142,23 @@ def load_first_model(config: EngineConfig, main: KokoroModel, trt_cache: Path
 
 
 def pick_precision(config: EngineConfig, assets: Assets, library: VoiceLibrary,
-                   trt_cache: Path) -> Path:
-    """The file to run for an int8 model: itself, or its fp32/fp16 rebuild (--precision)."""
+                   trt_cache: Path) -> tuple[Path, str]:
+    """The file to run for an int8 model (itself, or its fp32/fp16 rebuild) and the
+    precision it runs in (--precision; bf16 runs the fp32 rebuild, see bf16.py)."""
     path = assets.model
     choice = config.precision
     if choice == "int8" or not is_dynamic_int8(path):
-        return path
+        return path, "int8" if is_dynamic_int8(path) else "as exported"
     cache_dir = config.target_dir / "precision"
+    if choice == "bf16":
+        why = bf16_unavailable()
+        if why is not None:
+            _LOGGER.warning("Cannot use bf16 precision (%s); running %s as int8", why,
+                            path.name)
+            return path, "int8"
+        if not native_bf16():
+            _LOGGER.warning("This CPU has no native bf16 (%s): OpenVINO emulates it, likely "
+                            "slower than --precision fp32", "/".join(NATIVE_FLAGS))
     try:
         if choice == "auto":
             providers = resolve_providers(config.providers, trt_cache)
@@ -162,16 +174,16 @@ def pick_precision(config: EngineConfig, assets: Assets, library: VoiceLibrary,
                 _LOGGER.info("Precision auto: not measured on this CPU yet; serving int8 now "
                              "and timing int8 against fp32 in the background (once, niced, "
                              "log in %s); the next start runs the faster", cache_dir)
-                return path
+                return path, "int8"
             choice = known
         rebuilt = rebuilt_file(path, choice, cache_dir)
     except (OSError, subprocess.SubprocessError, ModelError) as err:
         _LOGGER.warning("Cannot use %s precision (%s); running %s as int8", choice, err,
                         path.name)
-        return path
+        return path, "int8"
     if rebuilt != path:
         _LOGGER.info("Precision %s: running %s", choice, rebuilt.name)
-    return rebuilt
+    return rebuilt, choice
 
 
 def load_engine(config: EngineConfig, warm_up: bool = True) -> Engine:
@@ -182,13 +194,15 @@ def load_engine(config: EngineConfig, warm_up: bool = True) -> Engine:
     _LOGGER.info("Model %s, voices %s (%s)", assets.model, assets.voices, assets.source)
     trt_cache = config.trt_cache_dir or config.target_dir / "trt-cache"
     library = build_voices(assets, config.blends)
-    model_path = pick_precision(config, assets, library, trt_cache)
+    model_path, precision = pick_precision(config, assets, library, trt_cache)
     model = KokoroModel.load(model_path, config.providers, config.threads, trt_cache,
                              streaming_decoder=config.streaming_decoder,
                              cache_dir=config.target_dir / "streaming",
                              optimized_dir=(config.target_dir / "optimized"
                                             if config.graph_optimize
-                                            else None))
+                                            else None),
+                             bf16_dir=(config.target_dir / "bf16" if precision == "bf16"
+                                       else None))
     if model.split is not None:
         model.split.speed.floor_rtf = config.plan_rtf
     g2p = G2PRegistry()

@@ -53,7 +53,7 @@ class Settings:
     plan_rtf: float = 0.0  # the streaming decoder plans for at least this slow a machine
     max_hold: float = 10.0  # most seconds first audio waits so that speech never stalls
     graph_optimize: bool = True  # CPU whole-model sessions run an exactly rewritten graph
-    precision: str = "int8"  # int8 models: int8, fp32, fp16 or auto (measured in the background)
+    precision: str = "int8"  # int8 models: int8, fp32, fp16, bf16 or auto (measured in background)
     first_model: str = "auto"  # small bucket for a request's first words (bucket models)
     zeroconf: str | None = None
     zeroconf_host: str | None = None
@@ -264,12 +264,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="CPU whole-model sessions: rewrite the graph once into DATA_DIR/optimized "
                         "(fused norms, 2-D convolutions; same output); off = run the file as "
                         "it is (default: %(default)s)")
-    p.add_argument("--precision", choices=("auto", "int8", "fp32", "fp16"),
+    p.add_argument("--precision", choices=("auto", "int8", "fp32", "fp16", "bf16"),
                    default=d.precision,
                    help="int8 models (the offline bundle): run them as int8, or rebuilt in "
-                        "fp32/fp16 (once, into DATA_DIR/precision); auto = serve int8 at once "
-                        "while a background process times int8 against fp32 (once per CPU); "
-                        "later starts run the faster (default: %(default)s)")
+                        "fp32/fp16 (once, into DATA_DIR/precision); bf16 = fp32 with the "
+                        "decoder in bf16 on OpenVINO (CPUs with AMX/AVX512_BF16; needs "
+                        "wyoming-kokoro[openvino]); auto = serve int8 at once while a "
+                        "background process times int8, fp32 (and bf16 where it can run) "
+                        "(once per CPU); later starts run the fastest (default: %(default)s)")
     p.add_argument("--zeroconf", nargs="?", const="", default=_env("ZEROCONF"), metavar="NAME",
                    help="announce over mDNS (tcp only); NAME defaults to kokoro-<hostname>")
     p.add_argument("--zeroconf-host", default=_env("ZEROCONF_HOST"),

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from wyoming_kokoro.model.bf16 import bf16_decoder
 from wyoming_kokoro.model.contract import detect_contract
 from wyoming_kokoro.model.job import Job
 from wyoming_kokoro.model.optimize import optimized_file
@@ -24,6 +25,7 @@ from wyoming_kokoro.model.streaming_decoder import (
 )
 
 _LOGGER = logging.getLogger(__name__)
+
 
 class ModelOutputError(RuntimeError):
     """The model produced unusable output (NaN/inf)."""
@@ -75,13 +77,17 @@ class KokoroModel:
 
     def enable_streaming_decoder(self, providers: list, threads: int | None,
                                  cache_dir: Path | None = None,
-                                 optimized_dir: Path | None = None) -> bool:
+                                 optimized_dir: Path | None = None,
+                                 bf16_dir: Path | None = None) -> bool:
         """Split a dynamic graph into acoustic + decoder sessions and drop the whole one;
-        with optimized_dir, each half runs its CPU-optimised copy."""
+        optimized_dir: run each half's CPU-optimised copy; bf16_dir: see load."""
         if self.contract.bucket is not None or self.path is None:
             return False
         prepare = None if optimized_dir is None else (lambda half: _optimized(half, optimized_dir))
-        self.split = SplitModel.build(self.path, providers, threads, cache_dir, prepare)
+        decoder_for = None if bf16_dir is None else (
+            lambda acoustic, decoder: bf16_decoder(acoustic, decoder, bf16_dir, threads))
+        self.split = SplitModel.build(self.path, providers, threads, cache_dir, prepare,
+                                      decoder_for)
         if self.split is not None:
             self.session = None  # the two halves compute the same; keep one copy of weights
             _return_freed_memory()
@@ -90,15 +96,22 @@ class KokoroModel:
     @classmethod
     def load(cls, path: Path, providers: str = "auto", threads: int | None = None,
              trt_cache_dir: Path | None = None, streaming_decoder: bool | None = None,
-             cache_dir: Path | None = None, optimized_dir: Path | None = None
-             ) -> KokoroModel:
+             cache_dir: Path | None = None, optimized_dir: Path | None = None,
+             bf16_dir: Path | None = None) -> KokoroModel:
         """streaming_decoder None = auto: on for CPU sessions only. Measured on an H100, a
         whole call takes 22–79 ms, so chunking only adds calls there (docs/gpu-h100.json).
         optimized_dir: where the CPU-optimised graphs of a float model (the whole model, or
-        each half of the split one) are cached; None: run the files as they are."""
+        each half of the split one) are cached; None: run the files as they are.
+        bf16_dir: the decoder's body in bf16 (bf16.py; CPU), cut and cached there; it needs
+        the split, which with the streaming decoder off decodes whole, never a head."""
         provider_list = resolve_providers(providers, trt_cache_dir)
         cpu_only = all((p[0] if isinstance(p, tuple) else p) == "CPUExecutionProvider"
                        for p in provider_list)
+        heads = streaming_decoder is not False
+        if bf16_dir is not None and cpu_only and cache_dir is not None:
+            streaming_decoder = True
+        else:
+            bf16_dir = None
         # int8 graphs gain nothing (README: CPU graph optimisation) and stay bit-exact
         optimize = optimized_dir is not None and cpu_only and not is_dynamic_int8(path)
         source = path
@@ -118,7 +131,12 @@ class KokoroModel:
             streaming_decoder = model.providers[0] == "CPUExecutionProvider"
         if streaming_decoder:
             model.enable_streaming_decoder(provider_list, threads, cache_dir,
-                                           optimized_dir if optimize else None)
+                                           optimized_dir if optimize else None, bf16_dir)
+            if not heads:
+                model.head_options.max_share = 0.0  # every segment decoded whole
+            if model.split is not None:  # the bf16 decoder's body runs on OpenVINO
+                model.providers = list(dict.fromkeys(
+                    [*model.split.decoder_session.get_providers(), *model.providers]))
         if optimize and source == path and model.split is None:
             # fixed-bucket or unsplittable graph: the whole model runs, optimised
             optimized = _optimized(path, optimized_dir)

@@ -1,5 +1,6 @@
-"""Precision per CPU: the bundle's int8 graph, the float32 graph rebuilt from it, or float16 —
-whichever runs fastest here while its audio stays within 2 dB (log-spectral distance, p95 of
+"""Precision per CPU: the bundle's int8 graph, the float32 graph rebuilt from it, float16, or
+bf16 (the float32 graph with its decoder body in bf16 on OpenVINO, bf16.py) — whichever runs
+fastest here while its audio stays within 2 dB (log-spectral distance, p95 of
 loud frames) of the full float32 model's.
 
 int8 is not always faster: dynamic quantisation re-quantises every activation at run time,
@@ -23,13 +24,14 @@ from subprocess import SubprocessError
 import numpy as np
 
 from wyoming_kokoro.audio import SAMPLE_RATE
+from wyoming_kokoro.model.bf16 import Bf16Model, bf16_candidate
 from wyoming_kokoro.model.distance import log_spectral_distance
 from wyoming_kokoro.model.optimize import VERSION as OPTIMIZER_VERSION
 from wyoming_kokoro.model.optimize import optimized_file
 
 _LOGGER = logging.getLogger(__name__)
 
-PRECISIONS = ("int8", "fp32", "fp16")
+PRECISIONS = ("int8", "fp32", "fp16", "bf16")
 PARITY_DB = 2.0  # log-spectral distance to the float32 model, p95 of loud frames
 RECORD = "precision.json"  # the decision and its timings, in the cache dir
 MARGIN = 1.1  # a rebuilt precision must beat int8 by 10 %: timings on a shared CPU are noisy
@@ -55,9 +57,12 @@ def _key(path: Path) -> str:
 
 
 def rebuilt_file(int8: Path, precision: str, cache_dir: Path, timeout: float = 600) -> Path:
-    """`int8` itself, or its float32/float16 rebuild in cache_dir (made once, child process)."""
+    """`int8` itself, or its float32/float16 rebuild in cache_dir (made once, child process);
+    bf16 runs the float32 rebuild, its decoder body cast by OpenVINO (bf16.py)."""
     if precision == "int8":
         return int8
+    if precision == "bf16":
+        precision = "fp32"
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}; use one of {PRECISIONS}")
     stem = f"{int8.stem}--"
@@ -119,10 +124,13 @@ def measure(int8: Path, style_for: object, cache_dir: Path, threads: int | None 
     sessions, results = {}, {}
     for precision in precisions:
         path = rebuilt_file(int8, precision, cache_dir)
-        if optimize:
-            path = optimized_file(path, cache_dir / "optimized")
         started = time.monotonic()
-        sessions[precision] = create_session(path, providers, threads)
+        if precision == "bf16":
+            sessions[precision] = Bf16Model(path, cache_dir.parent, threads)
+        else:
+            if optimize:
+                path = optimized_file(path, cache_dir / "optimized")
+            sessions[precision] = create_session(path, providers, threads)
         results[precision] = {"load_s": round(time.monotonic() - started, 3)}
     outputs = {p: [np.asarray(s.run(None, f)[0]).reshape(-1) for f in feeds]  # and warm-up
                for p, s in sessions.items()}
@@ -161,7 +169,8 @@ def pick(results: dict[str, dict]) -> str:
 
 
 def _record_key(int8: Path, threads: int | None, optimize: bool) -> str:
-    return f"{_key(int8)}|{cpu_summary()['cpu']}|{threads}|{optimize}|v{OPTIMIZER_VERSION}"
+    return (f"{_key(int8)}|{cpu_summary()['cpu']}|{threads}|{optimize}|v{OPTIMIZER_VERSION}"
+            f"|bf16={bf16_candidate()}")  # installing the plugin measures again
 
 
 def recorded(int8: Path, cache_dir: Path, threads: int | None, optimize: bool) -> str | None:
@@ -183,8 +192,9 @@ def choose(int8: Path, style_for: object, cache_dir: Path, threads: int | None,
     if known is not None:
         return known
     cpu = cpu_summary()
-    _LOGGER.info("Measuring int8 against fp32 on this CPU (once, %s)", cpu["cpu"])
-    report = measure(int8, style_for, cache_dir, threads, ("int8", "fp32"), optimize)
+    candidates = ("int8", "fp32", "bf16") if bf16_candidate() else ("int8", "fp32")
+    _LOGGER.info("Measuring %s on this CPU (once, %s)", ", ".join(candidates), cpu["cpu"])
+    report = measure(int8, style_for, cache_dir, threads, candidates, optimize)
     cache_dir.mkdir(parents=True, exist_ok=True)
     record = cache_dir / RECORD
     partial = record.with_name(record.name + ".part")
@@ -242,7 +252,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="where the bundle and the rebuilt graphs are cached")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--precisions", default=",".join(PRECISIONS))
+    parser.add_argument("--precisions", default=None,
+                        help="comma list (default: all; bf16 where the CPU and plugin have it)")
     parser.add_argument("--no-optimize", action="store_true",
                         help="time the graphs as they are, not the optimised ones")
     parser.add_argument("--record", action="store_true",
@@ -264,9 +275,10 @@ def main(argv: list[str] | None = None) -> None:
 
     assets = bundle_assets(args.data_dir)
     pack = load_packs(assets.voices, assets.voices_order)["jf_alpha"]
+    precisions = (args.precisions.split(",") if args.precisions else
+                  [p for p in PRECISIONS if p != "bf16" or bf16_candidate()])
     report = measure(assets.model, lambda n: pack[n - 1], args.data_dir / "precision",
-                     args.threads, tuple(args.precisions.split(",")), not args.no_optimize,
-                     args.reps)
+                     args.threads, tuple(precisions), not args.no_optimize, args.reps)
     print(f"CPU: {report['cpu']} ({report['cores']} cores), {' '.join(report['flags'])}")
     print(f"{'precision':10s} {'s/audio s':>10s} {'short':>7s} {'medium':>7s} {'long':>7s} "
           f"{'LSD p95':>8s}  parity")
