@@ -42,6 +42,16 @@ def precision_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def assert_speaks(engine: Engine) -> None:
+    """A Wyoming client hears TEXT from a loopback server on this engine."""
+    server = ServerThread(engine).start()
+    try:
+        reply = asyncio.run(exchange(server.uri, [Synthesize(TEXT).event()], until="audio-stop"))
+    finally:
+        server.stop()
+    assert word_error_rate(TEXT, transcribe(reply.audio)) <= 0.2
+
+
 def test_parity_measure(speech: np.ndarray) -> None:
     lsd = log_spectral_distance
     assert lsd(speech, speech) < 0.01
@@ -115,15 +125,9 @@ def test_server_speaks_through_the_fp32_rebuild(precision_dir: Path) -> None:
     try:
         assert engine.model.path.name.endswith(".fp32.onnx")
         assert METADATA_KEY in engine.model.session.get_modelmeta().custom_metadata_map
-        server = ServerThread(engine).start()
-        try:
-            reply = asyncio.run(exchange(server.uri, [Synthesize(TEXT).event()],
-                                         until="audio-stop"))
-        finally:
-            server.stop()
+        assert_speaks(engine)
     finally:
         engine.close()
-    assert word_error_rate(TEXT, transcribe(reply.audio)) <= 0.2
 
 
 def test_server_speaks_through_the_bf16_decoder(precision_dir: Path) -> None:
@@ -151,15 +155,9 @@ def test_server_speaks_through_the_bf16_decoder(precision_dir: Path) -> None:
             full = reference.run(None, engine.model.feeds(ids, voice.style(len(ids)), 1.0))[0]
             assert log_spectral_distance(np.asarray(full).reshape(-1), heard) <= \
                 precision.PARITY_DB
-        server = ServerThread(engine).start()
-        try:
-            reply = asyncio.run(exchange(server.uri, [Synthesize(TEXT).event()],
-                                         until="audio-stop"))
-        finally:
-            server.stop()
+        assert_speaks(engine)
     finally:
         engine.close()
-    assert word_error_rate(TEXT, transcribe(reply.audio)) <= 0.2
 
 
 def test_bf16_without_the_plugin_serves_int8(precision_dir: Path,
