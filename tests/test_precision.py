@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import platform
 import time
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 from wyoming.tts import Synthesize
 
 from wyoming_kokoro.config import engine_config
-from wyoming_kokoro.loader import load_engine
+from wyoming_kokoro.loader import load_engine, pick_precision
 from wyoming_kokoro.model import bf16, precision
 from wyoming_kokoro.model.assets import bundle_assets
 from wyoming_kokoro.model.distance import log_spectral_distance
@@ -22,6 +23,7 @@ from wyoming_kokoro.model.optimize import METADATA_KEY
 from wyoming_kokoro.model.session import create_session
 from wyoming_kokoro.settings import Settings, parse_settings
 from wyoming_kokoro.synth.pipeline import Engine
+from wyoming_kokoro.voices import VoiceLibrary, load_packs
 
 from .support import ServerThread, exchange, transcribe, word_error_rate
 
@@ -134,6 +136,8 @@ def test_server_speaks_through_the_bf16_decoder(precision_dir: Path) -> None:
     """--precision bf16: the decoder's body on OpenVINO in bf16, its last convolution and
     the iSTFT in float32 on ONNX Runtime; the audio stays within the parity bound of the
     float32 model it is cast from (the whole decoder in bf16 is 3.5–4 dB away on an AMX CPU)."""
+    if platform.machine() not in ("x86_64", "AMD64"):
+        pytest.skip("the OpenVINO plugin has x86-64 wheels only")
     if (why := bf16.unavailable()) is not None:
         pytest.fail(f"the test extra installs the OpenVINO plugin: {why}")
     settings = Settings(data_dirs=[precision_dir], model="bundle", allow_download=False, threads=2,
@@ -170,3 +174,56 @@ def test_bf16_without_the_plugin_serves_int8(precision_dir: Path,
     engine.close()
     assert engine.model.path.name == "kokoro-v1.0.int8.onnx"
     assert "Cannot use bf16 precision (no plugin here)" in caplog.text
+
+
+def test_bf16_failing_in_openvino_decodes_in_float32(precision_dir: Path,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    """OpenVINO that loads but fails on its first call costs bf16, not the server."""
+
+    class FailingDecoder:
+        def __init__(self, decoder: Path) -> None:
+            self.inputs = create_session(decoder, ["CPUExecutionProvider"], 1).get_inputs()
+
+        def get_inputs(self) -> list:
+            return self.inputs
+
+        def get_providers(self) -> list[str]:
+            return ["OpenVINOExecutionProvider"]
+
+        def run(self, *args: object) -> list:
+            raise RuntimeError("OpenVINO failed on its first call")
+
+    monkeypatch.setattr("wyoming_kokoro.model.kokoro.bf16_decoder",
+                        lambda acoustic, decoder, cache_dir, threads: FailingDecoder(decoder))
+    settings = Settings(data_dirs=[precision_dir], model="bundle", allow_download=False, threads=2,
+                        streaming_decoder=False, precision="bf16")
+    engine = load_engine(engine_config(settings), warm_up=False)
+    try:
+        assert not isinstance(engine.model.split.decoder_session, FailingDecoder)
+        assert "OpenVINOExecutionProvider" not in engine.model.providers
+        assert "first call" in caplog.text and "decoding in float32" in caplog.text
+        assert_speaks(engine)
+    finally:
+        engine.close()
+
+
+def test_auto_on_a_gpu_runs_the_model_as_shipped(precision_dir: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("wyoming_kokoro.loader.resolve_providers",
+                        lambda spec, cache: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    settings = Settings(data_dirs=[precision_dir], model="bundle", allow_download=False,
+                        precision="auto")
+    assets = bundle_assets(precision_dir)
+    library = VoiceLibrary(load_packs(assets.voices, assets.voices_order))
+    assert pick_precision(engine_config(settings), assets, library, precision_dir) == \
+        (assets.model, "int8")
+
+
+def test_native_bf16_reads_the_cpu_flags(tmp_path: Path) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("model name\t: x\nflags\t\t: fpu avx2 avx512f amx_bf16 amx_tile\n")
+    assert bf16.native_bf16(cpuinfo)
+    cpuinfo.write_text("model name\t: x\nflags\t\t: fpu avx2 avx512f avx512_vnni\n")
+    assert not bf16.native_bf16(cpuinfo)
+    assert not bf16.native_bf16(tmp_path / "missing")

@@ -148,6 +148,9 @@ def pick_precision(config: EngineConfig, assets: Assets, library: VoiceLibrary,
     path = assets.model
     choice = config.precision
     if choice == "int8" or not is_dynamic_int8(path):
+        if choice not in ("int8", "auto"):
+            _LOGGER.warning("--precision %s applies to int8 models only; running %s as "
+                            "exported", choice, path.name)
         return path, "int8" if is_dynamic_int8(path) else "as exported"
     cache_dir = config.target_dir / "precision"
     if choice == "bf16":
@@ -164,7 +167,7 @@ def pick_precision(config: EngineConfig, assets: Assets, library: VoiceLibrary,
             providers = resolve_providers(config.providers, trt_cache)
             if any((p[0] if isinstance(p, tuple) else p) != "CPUExecutionProvider"
                    for p in providers):
-                return path  # measured on the CPU only
+                return path, "int8"  # measured on the CPU only
             optimized = config.graph_optimize
             known = recorded(path, cache_dir, config.threads, optimized)
             if known is None:

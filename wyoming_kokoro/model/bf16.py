@@ -13,9 +13,12 @@ Measured on a 2-core Sapphire Rapids Xeon: 0.44× the int8 bundle's model time.
 
 from __future__ import annotations
 
+import glob
+import importlib.metadata
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -34,6 +37,7 @@ NATIVE_FLAGS = ("amx_bf16", "avx512_bf16")  # without them OpenVINO emulates bf1
 _POST_CONV = "generator/conv_post"  # the decoder's last convolution (Kokoro's iSTFTNet)
 
 _registered: object | None = None  # the plugin's CPU OrtEpDevice, once registered
+_library_loaded = False  # registered with onnxruntime (a second registration fails)
 _register_lock = threading.Lock()
 
 
@@ -51,7 +55,7 @@ def native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
 def openvino_device() -> object:
     """OpenVINO's CPU device from its onnxruntime plugin, registered once per process;
     ModelError says why it cannot be had (plugin not installed, onnxruntime too old)."""
-    global _registered
+    global _registered, _library_loaded
     with _register_lock:
         if _registered is not None:
             return _registered
@@ -64,11 +68,13 @@ def openvino_device() -> object:
                              f"'wyoming-kokoro[openvino]' ({err})") from err
         if not hasattr(ort, "register_execution_provider_library"):
             raise ModelError(f"bf16 needs onnxruntime ≥ 1.23 (have {ort.__version__})")
-        try:
-            ort.register_execution_provider_library("wyoming_kokoro_openvino",
-                                                    plugin.get_library_path())
-        except Exception as err:
-            raise ModelError(f"cannot load the OpenVINO plugin: {err}") from err
+        if not _library_loaded:
+            try:
+                ort.register_execution_provider_library("wyoming_kokoro_openvino",
+                                                        plugin.get_library_path())
+            except Exception as err:  # any failure means: no plugin here
+                raise ModelError(f"cannot load the OpenVINO plugin: {err}") from err
+            _library_loaded = True
         devices = [d for d in ort.get_ep_devices() if d.ep_name == plugin.get_ep_name()
                    and d.ep_metadata.get("ov_device") == "CPU"]
         if not devices:
@@ -89,21 +95,26 @@ def unavailable() -> str | None:
 def cut_files(acoustic: Path, decoder: Path, cache_dir: Path) -> tuple[Path, Path]:
     """The decoder cut before conv_post into a bf16 body and a float32 post (a child process
     cuts it once into cache_dir, as split.py does)."""
-    stat = decoder.stat()
-    key = f"{decoder.stem}-{stat.st_size}-{stat.st_mtime_ns}-v{CUT_VERSION}"
-    body, post = cache_dir / f"{key}.body.onnx", cache_dir / f"{key}.post.onnx"
-    if not (body.is_file() and post.is_file()):
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        for stale in cache_dir.glob(f"{decoder.stem}-*"):
-            stale.unlink(missing_ok=True)
-        _LOGGER.info("Cutting %s for the bf16 decoder (once) into %s", decoder.name, cache_dir)
-        try:
+    try:
+        stat = decoder.stat()
+        key = f"{decoder.stem}-{stat.st_size}-{stat.st_mtime_ns}-v{CUT_VERSION}"
+        body, post = cache_dir / f"{key}.body.onnx", cache_dir / f"{key}.post.onnx"
+        if not (body.is_file() and post.is_file()):
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            # earlier cuts of this model (another rebuild, split or cut version) go
+            model = re.sub(r"-\d+-\d+-v\d+\.decoder$", "", decoder.stem)
+            for stale in cache_dir.glob(f"{glob.escape(model)}-*"):
+                stale.unlink(missing_ok=True)
+            _LOGGER.info("Cutting %s for the bf16 decoder (once) into %s", decoder.name,
+                         cache_dir)
             subprocess.run([sys.executable, "-m", __name__, str(acoustic), str(decoder),
                             str(body), str(post)], check=True, timeout=900,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        except subprocess.CalledProcessError as err:
-            raise ModelError(f"cannot cut {decoder.name} for bf16: "
-                             f"{err.stderr.decode(errors='replace')[-500:]}") from err
+    except subprocess.CalledProcessError as err:
+        raise ModelError(f"cannot cut {decoder.name} for bf16: "
+                         f"{err.stderr.decode(errors='replace')[-500:]}") from err
+    except (OSError, subprocess.SubprocessError) as err:
+        raise ModelError(f"cannot cut {decoder.name} for bf16 into {cache_dir}: {err}") from err
     return body, post
 
 
@@ -162,10 +173,11 @@ def body_session(path: Path, threads: int | None) -> object:
     options = ort.SessionOptions()
     options.log_severity_level = 3
     options.intra_op_num_threads = threads  # the few shape nodes left to ONNX Runtime
-    options.add_provider_for_devices([openvino_device()], {"load_config": json.dumps({"CPU": {
-        "INFERENCE_PRECISION_HINT": "bf16", "INFERENCE_NUM_THREADS": str(threads),
-        "PERFORMANCE_HINT": "LATENCY"}})})
+    device = openvino_device()
     try:
+        options.add_provider_for_devices([device], {"load_config": json.dumps({"CPU": {
+            "INFERENCE_PRECISION_HINT": "bf16", "INFERENCE_NUM_THREADS": str(threads),
+            "PERFORMANCE_HINT": "LATENCY"}})})
         return ort.InferenceSession(str(path), sess_options=options)
     except Exception as err:
         raise ModelError(f"OpenVINO cannot load {path.name}: {err}") from err
@@ -231,6 +243,15 @@ class Bf16Model:
 def bf16_candidate() -> bool:
     """Whether `auto` times bf16: the CPU has native bf16 and the OpenVINO plugin loads."""
     return native_bf16() and unavailable() is None
+
+
+def plugin_version() -> str | None:
+    """The installed plugin's version, read without loading it (the server keys its recorded
+    precision choice on this; only the measuring child loads OpenVINO)."""
+    try:
+        return importlib.metadata.version("onnxruntime-ep-openvino")
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 if __name__ == "__main__":

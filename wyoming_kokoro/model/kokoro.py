@@ -110,7 +110,9 @@ class KokoroModel:
         heads = streaming_decoder is not False
         if bf16_dir is not None and cpu_only and cache_dir is not None:
             streaming_decoder = True
-        else:
+        elif bf16_dir is not None:
+            _LOGGER.warning("bf16 runs on the CPU only (providers %s); decoding in float32",
+                            ", ".join(p[0] if isinstance(p, tuple) else p for p in provider_list))
             bf16_dir = None
         # int8 graphs gain nothing (README: CPU graph optimisation) and stay bit-exact
         optimize = optimized_dir is not None and cpu_only and not is_dynamic_int8(path)

@@ -24,10 +24,11 @@ from subprocess import SubprocessError
 import numpy as np
 
 from wyoming_kokoro.audio import SAMPLE_RATE
-from wyoming_kokoro.model.bf16 import Bf16Model, bf16_candidate
+from wyoming_kokoro.model.bf16 import Bf16Model, bf16_candidate, native_bf16, plugin_version
 from wyoming_kokoro.model.distance import log_spectral_distance
 from wyoming_kokoro.model.optimize import VERSION as OPTIMIZER_VERSION
 from wyoming_kokoro.model.optimize import optimized_file
+from wyoming_kokoro.model.session import ModelError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -126,7 +127,11 @@ def measure(int8: Path, style_for: object, cache_dir: Path, threads: int | None 
         path = rebuilt_file(int8, precision, cache_dir)
         started = time.monotonic()
         if precision == "bf16":
-            sessions[precision] = Bf16Model(path, cache_dir.parent, threads)
+            try:
+                sessions[precision] = Bf16Model(path, cache_dir.parent, threads)
+            except (ModelError, ValueError) as err:  # the others are still worth a record
+                _LOGGER.warning("bf16 cannot run here (%s); not measured", err)
+                continue
         else:
             if optimize:
                 path = optimized_file(path, cache_dir / "optimized")
@@ -134,6 +139,7 @@ def measure(int8: Path, style_for: object, cache_dir: Path, threads: int | None 
         results[precision] = {"load_s": round(time.monotonic() - started, 3)}
     outputs = {p: [np.asarray(s.run(None, f)[0]).reshape(-1) for f in feeds]  # and warm-up
                for p, s in sessions.items()}
+    precisions = tuple(sessions)
     best = {p: [float("inf")] * len(feeds) for p in precisions}
     for _ in range(reps):  # interleaved: a neighbour's load hits every precision alike
         for i, f in enumerate(feeds):
@@ -170,7 +176,7 @@ def pick(results: dict[str, dict]) -> str:
 
 def _record_key(int8: Path, threads: int | None, optimize: bool) -> str:
     return (f"{_key(int8)}|{cpu_summary()['cpu']}|{threads}|{optimize}|v{OPTIMIZER_VERSION}"
-            f"|bf16={bf16_candidate()}")  # installing the plugin measures again
+            f"|bf16={native_bf16() and plugin_version()}")  # a new plugin measures again
 
 
 def recorded(int8: Path, cache_dir: Path, threads: int | None, optimize: bool) -> str | None:

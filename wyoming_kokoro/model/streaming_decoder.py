@@ -128,11 +128,14 @@ class SplitModel:
                 acoustic, decoder, boundary, source = cached
                 if decoder_for is not None:
                     try:
-                        return cls(create_session((prepare or Path)(acoustic), providers,
-                                                  threads),
-                                   decoder_for(acoustic, decoder), boundary,
-                                   source).calibrated()
-                    except ModelError as err:
+                        split = cls(create_session((prepare or Path)(acoustic), providers,
+                                                   threads),
+                                    decoder_for(acoustic, decoder), boundary,
+                                    source).calibrated()
+                        split.decode(split.acoustic(  # a failing first call fails here
+                            {i.name: _dummy(i, 8) for i in split.acoustic_session.get_inputs()}))
+                        return split
+                    except Exception as err:  # noqa: BLE001 - OpenVINO's own errors too
                         _LOGGER.warning("The bf16 decoder cannot run (%s); decoding in "
                                         "float32", err)
                 if prepare is not None:
