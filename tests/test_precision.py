@@ -4,6 +4,7 @@ a server speaking through the fp32 rebuild of the bundle and through the bf16 de
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import platform
 import time
@@ -227,3 +228,16 @@ def test_native_bf16_reads_the_cpu_flags(tmp_path: Path) -> None:
     cpuinfo.write_text("model name\t: x\nflags\t\t: fpu avx2 avx512f avx512_vnni\n")
     assert not bf16.native_bf16(cpuinfo)
     assert not bf16.native_bf16(tmp_path / "missing")
+
+
+def test_bf16_casts_a_float_export_as_it_is(precision_dir: Path) -> None:
+    """A float32 dynamic export (kokoro-onnx's fp32, or a rebuild) runs bf16 without a
+    rebuild; int8 models run their fp32 rebuild."""
+    assets = bundle_assets(precision_dir)
+    library = VoiceLibrary(load_packs(assets.voices, assets.voices_order))
+    config = engine_config(Settings(data_dirs=[precision_dir], model="bundle",
+                                    allow_download=False, precision="bf16"))
+    float_export = precision.rebuilt_file(assets.model, "fp32", precision_dir / "precision")
+    assert pick_precision(config, dataclasses.replace(assets, model=float_export), library,
+                          precision_dir) == (float_export, "bf16")
+    assert pick_precision(config, assets, library, precision_dir) == (float_export, "bf16")

@@ -143,25 +143,29 @@ def load_first_model(config: EngineConfig, main: KokoroModel, trt_cache: Path
 
 def pick_precision(config: EngineConfig, assets: Assets, library: VoiceLibrary,
                    trt_cache: Path) -> tuple[Path, str]:
-    """The file to run for an int8 model (itself, or its fp32/fp16 rebuild) and the
-    precision it runs in (--precision; bf16 runs the fp32 rebuild, see bf16.py)."""
+    """The file to run (an int8 model itself, or its fp32/fp16 rebuild) and the precision
+    it runs in (--precision). bf16 runs the fp32 rebuild of an int8 model, or a float
+    export as it is, with the decoder's body cast by OpenVINO (bf16.py)."""
     path = assets.model
     choice = config.precision
+    as_exported = "int8" if is_dynamic_int8(path) else "as exported"
+    if choice == "bf16":
+        why = bf16_unavailable()
+        if why is not None:
+            _LOGGER.warning("Cannot use bf16 precision (%s); running %s as %s", why,
+                            path.name, as_exported)
+            return path, as_exported
+        if not native_bf16():
+            _LOGGER.warning("This CPU has no native bf16 (%s): OpenVINO emulates it, likely "
+                            "slower than --precision fp32", "/".join(NATIVE_FLAGS))
+        if not is_dynamic_int8(path):
+            return path, "bf16"
     if choice == "int8" or not is_dynamic_int8(path):
         if choice not in ("int8", "auto"):
             _LOGGER.warning("--precision %s applies to int8 models only; running %s as "
                             "exported", choice, path.name)
-        return path, "int8" if is_dynamic_int8(path) else "as exported"
+        return path, as_exported
     cache_dir = config.target_dir / "precision"
-    if choice == "bf16":
-        why = bf16_unavailable()
-        if why is not None:
-            _LOGGER.warning("Cannot use bf16 precision (%s); running %s as int8", why,
-                            path.name)
-            return path, "int8"
-        if not native_bf16():
-            _LOGGER.warning("This CPU has no native bf16 (%s): OpenVINO emulates it, likely "
-                            "slower than --precision fp32", "/".join(NATIVE_FLAGS))
     try:
         if choice == "auto":
             providers = resolve_providers(config.providers, trt_cache)

@@ -267,9 +267,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=("auto", "int8", "fp32", "fp16", "bf16"),
                    default=d.precision,
                    help="int8 models (the offline bundle): run them as int8, or rebuilt in "
-                        "fp32/fp16 (once, into DATA_DIR/precision); bf16 = fp32 with the "
-                        "decoder in bf16 on OpenVINO (CPUs with AMX/AVX512_BF16; needs "
-                        "wyoming-kokoro[openvino]); auto = serve int8 at once while a "
+                        "fp32/fp16 (once, into DATA_DIR/precision); bf16 = fp32 (or a float "
+                        "export) with the decoder in bf16 on OpenVINO (CPUs with "
+                        "AMX/AVX512_BF16; needs wyoming-kokoro[openvino]); auto = serve int8 "
+                        "at once while a "
                         "background process times int8, fp32 (and bf16 where it can run) "
                         "(once per CPU); later starts run the fastest (default: %(default)s)")
     p.add_argument("--zeroconf", nargs="?", const="", default=_env("ZEROCONF"), metavar="NAME",

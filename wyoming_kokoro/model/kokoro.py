@@ -136,6 +136,9 @@ class KokoroModel:
                                            optimized_dir if optimize else None, bf16_dir)
             if not heads:
                 model.head_options.max_share = 0.0  # every segment decoded whole
+            if bf16_dir is not None and model.split is None:
+                _LOGGER.warning("bf16 needs a dynamic export (the decoder is cut from its "
+                                "split); running %s as it is", path.name)
             if model.split is not None:  # the bf16 decoder's body runs on OpenVINO
                 model.providers = list(dict.fromkeys(
                     [*model.split.decoder_session.get_providers(), *model.providers]))
