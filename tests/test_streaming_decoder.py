@@ -190,3 +190,22 @@ def test_no_head_when_the_decoder_is_slower_than_real_time() -> None:
     slow = DecodeSpeed(seconds_per_frame=0.05, overhead=0.0)  # rtf 2
     assert plan_head(_features(energy), slow, 1.0, HeadOptions()) is None
     assert plan_head(_features(energy), slow, 0.0, HeadOptions()) is None
+
+
+def test_a_second_start_loads_the_cached_halves_only(engine: Engine, whole_model: KokoroModel,
+                                                    tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once split, a model loads from its halves without the whole session (0.7–1.2 s of
+    start-up it would only drop), with the same contract and the full model's audio."""
+    first = KokoroModel.load(engine.model.path, "cpu", threads=2, cache_dir=tmp_path)
+    assert first.split is not None
+    loaded: list[str] = []
+    real = KokoroModel.load.__globals__["create_session"]
+    monkeypatch.setattr("wyoming_kokoro.model.kokoro.create_session",
+                        lambda source, *args: loaded.append(str(source)) or real(source, *args))
+    second = KokoroModel.load(engine.model.path, "cpu", threads=2, cache_dir=tmp_path)
+    assert second.split is not None and second.session is None
+    assert str(engine.model.path) not in loaded  # the halves only
+    assert second.contract == first.contract == whole_model.contract
+    ids, style = ids_for(engine, SENTENCES[0])
+    assert np.array_equal(second.run(ids, style, 1.0), whole_model.run(ids, style, 1.0))

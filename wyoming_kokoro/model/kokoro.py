@@ -18,6 +18,7 @@ from wyoming_kokoro.model.job import Job
 from wyoming_kokoro.model.optimize import optimized_file
 from wyoming_kokoro.model.precision import is_dynamic_int8
 from wyoming_kokoro.model.session import ModelError, create_session, resolve_providers
+from wyoming_kokoro.model.split import split_cached
 from wyoming_kokoro.model.streaming_decoder import (
     HeadOptions,
     SplitModel,
@@ -64,6 +65,35 @@ def _optimized(path: Path, cache_dir: Path) -> Path:
         return path
 
 
+def _build_split(path: Path, providers: list, threads: int | None, cache_dir: Path | None,
+                 optimized_dir: Path | None, bf16_dir: Path | None) -> SplitModel | None:
+    """The split model, each half CPU-optimised (optimized_dir) and the decoder's body in
+    bf16 (bf16_dir) where asked."""
+    prepare = None if optimized_dir is None else (lambda half: _optimized(half, optimized_dir))
+    decoder_for = None if bf16_dir is None else (
+        lambda acoustic, decoder: bf16_decoder(acoustic, decoder, bf16_dir, threads))
+    return SplitModel.build(path, providers, threads, cache_dir, prepare, decoder_for)
+
+
+class _Halves:
+    """The split model's two sessions seen as the whole one, for detect_contract."""
+
+    def __init__(self, split: SplitModel) -> None:
+        self.acoustic, self.decoder = split.acoustic_session, split.decoder_session
+
+    def get_inputs(self) -> list:
+        return self.acoustic.get_inputs()
+
+    def get_outputs(self) -> list:
+        return self.decoder.get_outputs()
+
+    def get_modelmeta(self) -> object:
+        return self.acoustic.get_modelmeta()
+
+    def get_providers(self) -> list[str]:
+        return self.acoustic.get_providers()
+
+
 class KokoroModel:
     """A loaded Kokoro export; `run` is thread-safe (onnxruntime sessions are)."""
 
@@ -83,15 +113,24 @@ class KokoroModel:
         optimized_dir: run each half's CPU-optimised copy; bf16_dir: see load."""
         if self.contract.bucket is not None or self.path is None:
             return False
-        prepare = None if optimized_dir is None else (lambda half: _optimized(half, optimized_dir))
-        decoder_for = None if bf16_dir is None else (
-            lambda acoustic, decoder: bf16_decoder(acoustic, decoder, bf16_dir, threads))
-        self.split = SplitModel.build(self.path, providers, threads, cache_dir, prepare,
-                                      decoder_for)
+        self.split = _build_split(self.path, providers, threads, cache_dir, optimized_dir,
+                                  bf16_dir)
         if self.split is not None:
             self.session = None  # the two halves compute the same; keep one copy of weights
             _return_freed_memory()
         return self.split is not None
+
+    @classmethod
+    def from_halves(cls, path: Path, providers: list, threads: int | None, cache_dir: Path,
+                    optimized_dir: Path | None, bf16_dir: Path | None) -> KokoroModel | None:
+        """A model split on an earlier start, loaded from its cached halves alone (the whole
+        session would cost 0.7–1.2 s of start-up, only to be dropped); None if it cannot."""
+        split = _build_split(path, providers, threads, cache_dir, optimized_dir, bf16_dir)
+        if split is None:
+            return None
+        model = cls(_Halves(split), path)  # the contract: inputs of one, outputs of the other
+        model.session, model.split = None, split
+        return model if model.contract.bucket is None else None
 
     @classmethod
     def load(cls, path: Path, providers: str = "auto", threads: int | None = None,
@@ -117,23 +156,31 @@ class KokoroModel:
         # int8 graphs gain nothing (README: CPU graph optimisation) and stay bit-exact
         optimize = optimized_dir is not None and cpu_only and not is_dynamic_int8(path)
         source = path
-        if optimize and streaming_decoder is False:
-            source = _optimized(path, optimized_dir)
-        try:
-            session = create_session(source, provider_list, threads)
-        except ModelError as err:
-            if source == path:
-                raise
-            _LOGGER.warning("Optimised graph failed to load (%s); running %s as it is",
-                            err, path.name)
-            source = path
-            session = create_session(source, provider_list, threads)
-        model = cls(session, path)
-        if streaming_decoder is None:
-            streaming_decoder = model.providers[0] == "CPUExecutionProvider"
+        model = None
+        if ((streaming_decoder or (streaming_decoder is None and cpu_only))
+                and cache_dir is not None and split_cached(path, cache_dir)):
+            model = cls.from_halves(path, provider_list, threads, cache_dir,
+                                    optimized_dir if optimize else None, bf16_dir)
+            streaming_decoder = True
+        if model is None:
+            if optimize and streaming_decoder is False:
+                source = _optimized(path, optimized_dir)
+            try:
+                session = create_session(source, provider_list, threads)
+            except ModelError as err:
+                if source == path:
+                    raise
+                _LOGGER.warning("Optimised graph failed to load (%s); running %s as it is",
+                                err, path.name)
+                source = path
+                session = create_session(source, provider_list, threads)
+            model = cls(session, path)
+            if streaming_decoder is None:
+                streaming_decoder = model.providers[0] == "CPUExecutionProvider"
+            if streaming_decoder:
+                model.enable_streaming_decoder(provider_list, threads, cache_dir,
+                                               optimized_dir if optimize else None, bf16_dir)
         if streaming_decoder:
-            model.enable_streaming_decoder(provider_list, threads, cache_dir,
-                                           optimized_dir if optimize else None, bf16_dir)
             if not heads:
                 model.head_options.max_share = 0.0  # every segment decoded whole
             if bf16_dir is not None and model.split is None:

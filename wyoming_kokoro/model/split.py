@@ -107,10 +107,24 @@ def split_graph(path: Path) -> tuple[object, object, list[str], list[str]] | Non
     return acoustic, decoder, boundary, source
 
 
+def _split_key(path: Path) -> str:
+    stat = path.stat()
+    return f"{path.stem}-{stat.st_size}-{stat.st_mtime_ns}-v{SPLIT_VERSION}"
+
+
+def split_cached(path: Path, cache_dir: Path) -> bool:
+    """Whether `path` was split into cache_dir before (so its halves load without a cut)."""
+    try:
+        key = _split_key(path)
+        return (cache_dir / f"{key}.acoustic.onnx").is_file() and bool(
+            json.loads((cache_dir / f"{key}.json").read_text()))
+    except (OSError, ValueError):
+        return False
+
+
 def split_files(path: Path, cache_dir: Path) -> tuple[Path, Path, list[str], list[str]] | None:
     """Cached halves of `path` (cut by a child process on first use), or None."""
-    stat = path.stat()
-    key = f"{path.stem}-{stat.st_size}-{stat.st_mtime_ns}-v{SPLIT_VERSION}"
+    key = _split_key(path)
     acoustic, decoder = cache_dir / f"{key}.acoustic.onnx", cache_dir / f"{key}.decoder.onnx"
     meta = cache_dir / f"{key}.json"
     if not meta.is_file():
