@@ -148,7 +148,8 @@ def pick_precision(config: EngineConfig, assets: Assets, library: VoiceLibrary,
     export as it is, with the decoder's body cast by OpenVINO (bf16.py)."""
     path = assets.model
     choice = config.precision
-    as_exported = "int8" if is_dynamic_int8(path) else "as exported"
+    int8 = is_dynamic_int8(path)
+    as_exported = "int8" if int8 else "as exported"
     if choice == "bf16":
         why = bf16_unavailable()
         if why is not None:
@@ -158,9 +159,9 @@ def pick_precision(config: EngineConfig, assets: Assets, library: VoiceLibrary,
         if not native_bf16():
             _LOGGER.warning("This CPU has no native bf16 (%s): OpenVINO emulates it, likely "
                             "slower than --precision fp32", "/".join(NATIVE_FLAGS))
-        if not is_dynamic_int8(path):
+        if not int8:
             return path, "bf16"
-    if choice == "int8" or not is_dynamic_int8(path):
+    if choice == "int8" or not int8:
         if choice not in ("int8", "auto"):
             _LOGGER.warning("--precision %s applies to int8 models only; running %s as "
                             "exported", choice, path.name)

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from wyoming_kokoro.model.session import ModelError, create_session
-from wyoming_kokoro.model.split import split_files
+from wyoming_kokoro.model.streaming_decoder import SplitModel
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -225,19 +225,15 @@ class Bf16Model:
     `data_dir`/streaming and `data_dir`/bf16); precision.py times it."""
 
     def __init__(self, fp32: Path, data_dir: Path, threads: int | None) -> None:
-        cut = split_files(fp32, data_dir / "streaming")
-        if cut is None:
-            raise ValueError(f"{fp32.name} cannot be split for the bf16 decoder")
-        acoustic, decoder = cut[0], cut[1]
-        self.acoustic = create_session(acoustic, ["CPUExecutionProvider"], threads)
-        self.decoder = bf16_decoder(acoustic, decoder, data_dir / "bf16", threads)
-        self.names = [o.name for o in self.acoustic.get_outputs()]
-        self.wanted = [i.name for i in self.decoder.get_inputs()]
+        self.split = SplitModel.build(
+            fp32, ["CPUExecutionProvider"], threads, data_dir / "streaming",
+            decoder_for=lambda acoustic, decoder: bf16_decoder(acoustic, decoder,
+                                                               data_dir / "bf16", threads))
+        if self.split is None or not isinstance(self.split.decoder_session, ChainedDecoder):
+            raise ModelError(f"{fp32.name}: the bf16 decoder cannot run here (log above)")
 
     def run(self, output_names: list[str] | None, feeds: dict[str, np.ndarray]) -> list:
-        tensors = {**feeds, **dict(zip(self.names, self.acoustic.run(self.names, feeds),
-                                       strict=True))}
-        return self.decoder.run(output_names, {name: tensors[name] for name in self.wanted})
+        return [self.split.decode(self.split.acoustic(feeds))]  # the whole decode
 
 
 def bf16_candidate() -> bool:

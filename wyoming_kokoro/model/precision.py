@@ -129,7 +129,7 @@ def measure(int8: Path, style_for: object, cache_dir: Path, threads: int | None 
         if precision == "bf16":
             try:
                 sessions[precision] = Bf16Model(path, cache_dir.parent, threads)
-            except (ModelError, ValueError) as err:  # the others are still worth a record
+            except ModelError as err:  # the others are still worth a record
                 _LOGGER.warning("bf16 cannot run here (%s); not measured", err)
                 continue
         else:

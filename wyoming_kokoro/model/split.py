@@ -107,26 +107,26 @@ def split_graph(path: Path) -> tuple[object, object, list[str], list[str]] | Non
     return acoustic, decoder, boundary, source
 
 
-def _split_key(path: Path) -> str:
+def _cached_files(path: Path, cache_dir: Path) -> tuple[Path, Path, Path]:
+    """Where the halves of `path` and the cut's record live, keyed by the file and version."""
     stat = path.stat()
-    return f"{path.stem}-{stat.st_size}-{stat.st_mtime_ns}-v{SPLIT_VERSION}"
+    key = f"{path.stem}-{stat.st_size}-{stat.st_mtime_ns}-v{SPLIT_VERSION}"
+    return (cache_dir / f"{key}.acoustic.onnx", cache_dir / f"{key}.decoder.onnx",
+            cache_dir / f"{key}.json")
 
 
 def split_cached(path: Path, cache_dir: Path) -> bool:
     """Whether `path` was split into cache_dir before (so its halves load without a cut)."""
     try:
-        key = _split_key(path)
-        return (cache_dir / f"{key}.acoustic.onnx").is_file() and bool(
-            json.loads((cache_dir / f"{key}.json").read_text()))
+        acoustic, _, meta = _cached_files(path, cache_dir)
+        return acoustic.is_file() and bool(json.loads(meta.read_text()))
     except (OSError, ValueError):
         return False
 
 
 def split_files(path: Path, cache_dir: Path) -> tuple[Path, Path, list[str], list[str]] | None:
     """Cached halves of `path` (cut by a child process on first use), or None."""
-    key = _split_key(path)
-    acoustic, decoder = cache_dir / f"{key}.acoustic.onnx", cache_dir / f"{key}.decoder.onnx"
-    meta = cache_dir / f"{key}.json"
+    acoustic, decoder, meta = _cached_files(path, cache_dir)
     if not meta.is_file():
         cache_dir.mkdir(parents=True, exist_ok=True)
         for stale in cache_dir.glob(f"{path.stem}-*"):
