@@ -130,3 +130,29 @@ def test_a_call_waiting_long_runs_whatever_the_plan_says(
     finally:
         scheduler.close()
     assert order == ["playing", "new"]
+
+
+def test_a_speaking_stream_with_time_in_hand_waits_for_the_oldest_newcomers_next_call() -> None:
+    """The oldest newcomer between two of its calls (its next sentence's text step, a head's
+    fade) must not lose the worker to a speaking stream with audio in hand: that call would
+    delay its first audio by a whole sentence (seen: 1.6 s, for a 10 ms text step)."""
+
+    async def scenario(slack: float) -> list[str]:
+        new = Ticket()
+        new.work_left = lambda: 0.1
+        scheduler = Scheduler(1, job_seconds=0.01, slack=lambda: slack,
+                              first_in_line=lambda: new.arrival)
+        ran: list[str] = []
+        try:
+            live = asyncio.ensure_future(scheduler.run(Job(ran.append, ("playing",)),
+                                                       playing(5.0)))
+            await asyncio.sleep(0.05)  # the newcomer's next call comes a moment later
+            await scheduler.run(Job(ran.append, ("new",)), new)
+            await live
+            return ran
+        finally:
+            scheduler.close()
+
+    assert asyncio.run(scenario(5.0)) == ["new", "playing"]
+    # the control: a stream that cannot spare the wait goes on at once
+    assert asyncio.run(scenario(0.1)) == ["playing", "new"]

@@ -117,7 +117,8 @@ class Scheduler:
         the oldest new request (the younger queue behind it: under overload, sharing would
         start them all late). Otherwise the admitted stream whose listener runs dry first;
         None to wait a moment for one that is between calls (a call is never interrupted),
-        or for the oldest new request, so that a younger one does not delay its start."""
+        or for the oldest new request, so that neither a younger one nor a speaking stream
+        with audio in hand delays its start."""
         live: _Entry | None = None
         late: _Entry | None = None
         head: _Entry | None = None
@@ -130,21 +131,22 @@ class Scheduler:
                 head = e
         other = late or head
         now = time.monotonic()
-        if other is None:
-            chosen = live
-        elif now > other.ticket.start_by and now - other.queued > STARVED_S:
+        spare = cost = 0.0
+        if other is not None and now > other.ticket.start_by and now - other.queued > STARVED_S:
             chosen = other  # past --max-hold, the plan's figures may be off: never starve
-        elif ((spare := self._spare(live)) >= (cost := self._cost(other))
-              and not self._cuts_in(other)):
+        elif other is not None and ((spare := self._spare(live)) >= (cost := self._cost(other))
+                                    and not self._cuts_in(other)):
             chosen = other
+        elif (live is not None and late is None and self._newcomer_between_calls(head)
+              and self._defer(now) and self._spare(live) >= BETWEEN_CALLS_S):
+            return None  # the oldest newcomer prepares its next call: the speaking can wait
         elif live is not None:
-            if spare < cost:
+            if other is not None and spare < cost:
                 _LOGGER.debug("A %s waits: a stream would run dry in %.2f s",
                               "late stream" if late else "new request's first audio",
                               max(0.0, spare))
             chosen = live
-        elif self._deferred is None or now - self._deferred < BETWEEN_CALLS_S:
-            self._deferred = self._deferred or now
+        elif self._defer(now):
             return None
         else:
             chosen = other
@@ -152,6 +154,20 @@ class Scheduler:
         assert chosen is not None
         self._waiting.remove(chosen)
         return chosen
+
+    def _defer(self, now: float) -> bool:
+        """Whether the worker may still idle for a call that is about to be queued."""
+        self._deferred = self._deferred or now
+        return now - self._deferred < BETWEEN_CALLS_S
+
+    def _newcomer_between_calls(self, head: _Entry | None) -> bool:
+        """The oldest request not started yet has no call queued: it is between two calls
+        (its text step, or a head's fade), so a speaking stream's call taken now would delay
+        that request's first audio by a whole call."""
+        if self._first_in_line is None:
+            return False
+        oldest = self._first_in_line()
+        return oldest < float("inf") and (head is None or oldest < head.ticket.arrival)
 
     def _cuts_in(self, entry: _Entry) -> bool:
         """A newcomer's call while an older one, not started either, is between calls."""
