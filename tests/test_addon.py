@@ -200,7 +200,7 @@ def test_schema_rejects_what_the_server_would() -> None:
     schema = load(ROOT / "config.yaml")["schema"]
     for key, bad in (("speed", 5.0), ("speed", 0.1), ("volume", 0.0), ("sentence_silence", 6.0),
                      ("model", "b20"), ("threads", 0), ("streaming", "sometimes"),
-                     ("max_hold", -1.0), ("max_hold", 61.0)):
+                     ("max_hold", -1.0), ("max_hold", 61.0), ("precision", "fp64")):
         with pytest.raises(ValueError):
             check_value(schema[key], bad)
     for blend in ("no_equals_sign", "=af_bella", "bad name=af_bella", "af_x="):
@@ -381,6 +381,7 @@ NON_DEFAULT: dict[str, tuple[Any, str, Any]] = {
                ["af_mix=af_bella:2+af_sky:1", "jf_es=jf_alpha@es"]),
     "streaming": (False, "streaming", False),
     "threads": (2, "threads", 2),
+    "precision": ("bf16", "precision", "bf16"),
     "max_hold": (30.0, "max_hold", 30.0),
     "allow_download": (False, "allow_download", False),
     "http_api": (True, "http", "0.0.0.0:8880"),
@@ -673,7 +674,7 @@ def setup_pip_calls(tmp_path: Path, *args: str) -> list[list[str]]:
 @pytest.mark.parametrize(("args", "editable", "extras"), [
     ((), True, "cpu"),
     (("--test",), True, "cpu,test"),
-    (("--image",), False, "cpu"),
+    (("--image",), False, "cpu,openvino"),
     (("--gpu", "--image"), False, "gpu"),
 ])
 def test_setup_installs_editable_only_for_developers(tmp_path: Path, args: tuple[str, ...],
