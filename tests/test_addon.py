@@ -644,6 +644,8 @@ def test_dockerfile_installs_with_script_setup(name: str) -> None:
     removed = next(i for i, step in enumerate(steps) if step.startswith("rm -rf wyoming_kokoro"))
     verified = next(i for i, step in enumerate(steps) if "verify_install.py" in step)
     assert removed < verified, "verify the installed package, with the source tree gone"
+    # a CPU image carries OpenVINO's plugin (script/setup --image): its build proves it loads
+    assert ("--bf16" in steps[verified]) == (name != "gpu"), steps[verified]
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "script/setup" in readme and "script/setup" in (ROOT / ".ci" / "run").read_text()
     assert "requirements/nodeps.txt" in (ROOT / "script" / "setup").read_text()
