@@ -89,41 +89,41 @@ def test_a_start_waits_while_the_playing_streams_need_the_worker() -> None:
     for playing, ahead in zip(streams, (5.0, 3.0), strict=True):  # 2.4 s of work each
         playing.ticket.sent(ahead)
         playout.add(playing)
-    # the one 3 s ahead may wait for the other's 2.4 s call, then run its own: 1.8 s late
-    assert playout.slack() == pytest.approx(3.0 - 4.8, abs=0.05)
-    assert not playout.feasible(newcomer, 2.0)
+    # earliest deadline first: 2.4 s done by 3 s, 4.8 s by 5 s
+    assert playout.slack() == pytest.approx(5.0 - 4.8, abs=0.05)
+    assert not playout.feasible(newcomer, 2.0)  # 1.6 + 2.4 s of work before 3 s
     playout.remove(streams[1])
     assert playout.slack() == pytest.approx(5.0 - 2.4, abs=0.05)  # one stream is fine
-    # but not with the newcomer: its 1.6 s, then the stream's 2.4 s call may come first
-    assert not playout.feasible(newcomer, 2.0)
-    assert playout.feasible(newcomer, 4.5)  # 1.6 + 2.4 s of work before 4.5 s, 4 s before 5 s
+    assert playout.feasible(newcomer, 2.0)  # and one more: 1.6 s by 2 s, 4 s by 5 s
+    assert not playout.feasible(newcomer, 1.5)  # but not with less in hand
     streams[0].ticket.late = True  # started past --max-hold: it stalls anyway, claims nothing
-    assert playout.feasible(newcomer, 2.0) and playout.slack() == float("inf")
-
-
-def test_the_blocking_call_is_the_longest_of_another_request() -> None:
-    """The linear pass finds what a plain scan over the later blocks finds."""
-    rng = np.random.default_rng(7)
-    for _ in range(300):
-        n = int(rng.integers(1, 12))
-        blocks = [(float(rng.uniform(0, 10)), float(rng.uniform(0, 3)), int(rng.integers(0, 3)))
-                  for _ in range(n)]
-        ordered, done, plain = sorted(blocks), 0.0, float("inf")
-        for i, (deadline, work, owner) in enumerate(ordered):
-            done += work
-            blocking = max((w for _, w, o in ordered[i + 1:] if o != owner), default=0.0)
-            plain = min(plain, deadline - done - blocking)
-        assert edf_slack(blocks) == pytest.approx(plain)
+    assert playout.feasible(newcomer, 1.7) and playout.slack() == float("inf")
 
 
 def test_earliest_deadline_first_slack() -> None:
     assert edf_slack([]) == float("inf")
-    assert edf_slack([(2.0, 1.0, 1), (1.0, 0.5, 1)]) == pytest.approx(0.5)  # 0.5 by 1, 1.5 by 2
-    assert edf_slack([(1.0, 2.0, 1)]) == pytest.approx(-1.0)  # a second late
-    assert edf_slack([(1.0, 2.0, 1)], workers=2) == pytest.approx(0.0)
-    # another request's 1 s call due later may take the worker first: 0.5 + 1 s by 1 s
-    assert edf_slack([(2.5, 1.0, 2), (1.0, 0.5, 1)]) == pytest.approx(-0.5)
-    assert edf_slack([(1.0, 0.5, 1)], busy=0.7) == pytest.approx(-0.2)  # a call still running
+    assert edf_slack([(2.0, 1.0), (1.0, 0.5)]) == pytest.approx(0.5)  # 0.5 by 1, 1.5 by 2
+    assert edf_slack([(1.0, 2.0)]) == pytest.approx(-1.0)  # a second late
+    assert edf_slack([(1.0, 2.0)], workers=2) == pytest.approx(0.0)
+    assert edf_slack([(1.0, 0.5)], busy=0.7) == pytest.approx(-0.2)  # a call still running
+
+
+def test_streams_between_calls_are_the_speaking_ones_with_speech_left() -> None:
+    """What the scheduler waits for before it gives the worker to a call due later."""
+    rates = RenderRate(rtf=0.4)
+    playout = Playout(rates)
+    meters = {name: RequestMeter(rates, progress=Progress((Upcoming(3.0),)))
+              for name in ("between", "running", "new", "late", "done", "slow reader")}
+    for name, meter in meters.items():
+        playout.add(meter)
+        if name != "new":
+            meter.ticket.sent(1.0)
+            meter.audio_s = 1.0
+    meters["running"].ticket.running_since = time.monotonic()
+    meters["late"].ticket.late = True
+    meters["done"].progress = Progress()
+    meters["slow reader"].audio_s = 3.0  # rendered 2 s its client has not taken yet
+    assert playout.between_calls() == [meters["between"].ticket]
 
 
 def test_speech_per_character_is_learnt_per_language() -> None:

@@ -156,3 +156,34 @@ def test_a_speaking_stream_with_time_in_hand_waits_for_the_oldest_newcomers_next
     assert asyncio.run(scenario(5.0)) == ["new", "playing"]
     # the control: a stream that cannot spare the wait goes on at once
     assert asyncio.run(scenario(0.1)) == ["playing", "new"]
+
+
+def test_no_call_due_later_takes_the_worker_while_a_stream_due_earlier_prepares_its_next() -> None:
+    """The playout plan counts no call of another stream in front of a block: a call is never
+    interrupted, so the worker waits a moment for the stream due first when it is between
+    two calls — and only for one due first, and not for ever."""
+
+    async def scenario(between_left: float, comes: bool) -> tuple[list[str], float]:
+        between = playing(between_left)
+        scheduler = Scheduler(1, job_seconds=0.01,
+                              between_calls=lambda: [] if "between" in ran else [between])
+        ran: list[str] = []
+        try:
+            began = time.monotonic()
+            later = asyncio.ensure_future(scheduler.run(Job(ran.append, ("later",)),
+                                                        playing(3.0)))
+            await asyncio.sleep(0.05)  # the stream due first queues its call a moment later
+            if comes:
+                await scheduler.run(Job(ran.append, ("between",)), between)
+            await later
+            return ran, time.monotonic() - began
+        finally:
+            scheduler.close()
+
+    order, _ = asyncio.run(scenario(1.0, comes=True))
+    assert order == ["between", "later"]
+    order, _ = asyncio.run(scenario(5.0, comes=True))  # due after the queued call: no wait
+    assert order == ["later", "between"]
+    order, took = asyncio.run(scenario(1.0, comes=False))
+    assert order == ["later"] and BETWEEN_CALLS_S <= took < 5
+

@@ -68,7 +68,8 @@ class Engine:
         self.playout = Playout(self.render_rate, workers)  # every request in flight
         # model calls, earliest deadline first; new heads only while playing streams can wait
         self.scheduler = Scheduler(workers, slack=self.playout.slack,
-                                   first_in_line=self.playout.first_in_line)
+                                   first_in_line=self.playout.first_in_line,
+                                   between_calls=self.playout.between_calls)
         # Text work (front end, G2P, crossfades) runs beside the model calls, so a request's
         # cheap steps — like noticing it is finished — never queue behind other requests.
         self.text_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kokoro-text")

@@ -26,9 +26,9 @@ from wyoming_kokoro.synth.scheduler import Ticket
 _LONG_S = 2.0  # a sentence this long tells the rate more than the per-sentence overhead
 _SECONDS_PER_CHAR = 0.06  # first guess for speech per character (English measured: 0.055)
 _SECONDS_PER_CHAR_CJK = 0.22  # a kana or hanzi is a syllable or more
+_UNSENT_S = 0.05  # rendered audio not sent yet beyond this: the client reads slowly
 
-Demand = list[tuple[float, float, int]]  # (seconds from now until needed, model seconds of
-# work, which request)
+Demand = list[tuple[float, float]]  # (seconds from now until needed, model seconds of work)
 
 
 @dataclass(frozen=True)
@@ -69,30 +69,17 @@ class Progress:
         return demand
 
 
-def edf_slack(demand: Iterable[tuple[float, float, int]], workers: int = 1,
+def edf_slack(demand: Iterable[tuple[float, float]], workers: int = 1,
               busy: float = 0.0) -> float:
-    """The least spare time over all blocks (deadline, work, request) when the work is done
-    earliest deadline first after `busy` seconds of a call already running (negative: some
-    block would be late, i.e. a gap in speech); inf when nothing is due. A model call is
-    never interrupted, so a block may also wait for another request's call due later that
-    took the worker while this request was between calls."""
-    blocks = sorted(demand)
-    # the longest call due after each block, and the longest of another request than that
-    # call's: enough to find the longest of a request other than the block's own
-    later: list[tuple[tuple[float, int], float]] = [((0.0, -1), 0.0)] * (len(blocks) + 1)
-    for i in range(len(blocks) - 1, -1, -1):
-        (top, owner), second = later[i + 1]
-        work, who = blocks[i][1], blocks[i][2]
-        if work > top:
-            later[i] = ((work, who), top if owner != who else second)
-        else:
-            later[i] = ((top, owner), max(second, work) if who != owner else second)
+    """The least spare time over all blocks (deadline, work) when the work is done earliest
+    deadline first after `busy` seconds of a call already running (negative: some block
+    would be late, i.e. a gap in speech); inf when nothing is due. A call is never
+    interrupted, but none due later starts while a stream due earlier is between two of its
+    calls: the scheduler waits a moment for that stream (synth/scheduler.py)."""
     slack, done = float("inf"), busy / workers
-    for i, (deadline, work, owner) in enumerate(blocks):
+    for deadline, work in sorted(demand):
         done += work / workers
-        (top, top_owner), second = later[i + 1]
-        blocking = top if top_owner != owner else second
-        slack = min(slack, deadline - done - blocking / workers)
+        slack = min(slack, deadline - done)
     return slack
 
 
@@ -159,9 +146,8 @@ class RequestMeter:
     def demand(self, ahead: float, safety: float = 1.0) -> Demand:
         running = self.ticket.running_since
         credit = time.monotonic() - running if running is not None else 0.0
-        blocks = self.progress.demand(lambda seconds: safety * self.engine.cost(seconds),
-                                      ahead, credit)
-        return [(deadline, work, id(self)) for deadline, work in blocks]
+        return self.progress.demand(lambda seconds: safety * self.engine.cost(seconds),
+                                    ahead, credit)
 
     def next_work(self) -> float:
         """Model seconds the block being rendered, or the next, still needs (at most)."""
@@ -218,6 +204,19 @@ class Playout:
         run dry (read by the scheduler's worker thread)."""
         demand, busy = self._others()
         return edf_slack(demand, self.workers, busy)
+
+    def between_calls(self) -> list[Ticket]:
+        """Streams admitted in time with speech still to render and no call on a worker: a
+        call due later must not take the worker while one of them prepares its next call.
+        One whose audio waits on its client (rendered, not sent) is not counted: its next
+        call may be far off."""
+        with self._lock:
+            meters = list(self._meters)
+        return [meter.ticket for meter in meters
+                if meter.ticket.first_audio is not None and not meter.ticket.late
+                and meter.ticket.running_since is None
+                and meter.audio_s - meter.ticket.audio_seconds < _UNSENT_S
+                and meter.next_work() > 0]
 
     def first_in_line(self) -> float:
         """When the oldest request not started yet, rendering and between calls arrived

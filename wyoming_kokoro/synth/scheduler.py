@@ -88,9 +88,11 @@ class Scheduler:
 
     def __init__(self, workers: int, job_seconds: float = 0.2,
                  slack: Callable[[], float] | None = None,
-                 first_in_line: Callable[[], float] | None = None) -> None:
+                 first_in_line: Callable[[], float] | None = None,
+                 between_calls: Callable[[], list[Ticket]] | None = None) -> None:
         self._slack = slack  # spare seconds before a playing stream runs dry (None: its own)
         self._first_in_line = first_in_line  # arrival of the oldest request not started
+        self._between_calls = between_calls  # speaking streams preparing their next call
         self._deferred: float | None = None  # since when a newcomer waits for a speaking
         # stream between two calls
         self._ready = threading.Condition()
@@ -145,6 +147,8 @@ class Scheduler:
                 _LOGGER.debug("A %s waits: a stream would run dry in %.2f s",
                               "late stream" if late else "new request's first audio",
                               max(0.0, spare))
+            if self._earlier_between_calls(live) and self._defer(now):
+                return None  # the plan counts on it: no call due later takes the worker first
             chosen = live
         elif self._defer(now):
             return None
@@ -168,6 +172,14 @@ class Scheduler:
             return False
         oldest = self._first_in_line()
         return oldest < float("inf") and (head is None or oldest < head.ticket.arrival)
+
+    def _earlier_between_calls(self, entry: _Entry) -> bool:
+        """A speaking stream due before `entry` has no call queued: it is between two calls."""
+        if self._between_calls is None:
+            return False
+        queued = {id(e.ticket) for e in self._waiting}
+        return any(t.deadline < entry.ticket.deadline and id(t) not in queued
+                   for t in self._between_calls())
 
     def _cuts_in(self, entry: _Entry) -> bool:
         """A newcomer's call while an older one, not started either, is between calls."""
