@@ -140,7 +140,7 @@ class Scheduler:
                                     and not self._cuts_in(other)):
             chosen = other
         elif (live is not None and late is None and self._newcomer_between_calls(head)
-              and self._defer(now) and self._spare(live) >= BETWEEN_CALLS_S):
+              and self._spare(live) >= BETWEEN_CALLS_S and self._defer(now)):
             return None  # the oldest newcomer prepares its next call: the speaking can wait
         elif live is not None:
             if other is not None and spare < cost:
